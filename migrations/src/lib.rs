@@ -1,0 +1,18 @@
+//! The one Kickin schema, written with sea-query so it runs unchanged on SQLite and
+//! PostgreSQL. Every tenant-owned table leads its primary key and indexes with
+//! `tenant_id`, so the data can be distributed by tenant later. Timestamps are
+//! `BIGINT` milliseconds since the Unix epoch (UTC): they compare the same way on both
+//! databases, which the dedup window and the queue depend on.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_core::Migration)]
+    }
+}

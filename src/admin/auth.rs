@@ -1,0 +1,60 @@
+//! The admin extractor: `Authorization: Bearer <session token>` → the admin and role.
+//! The admin row is re-read per request, so a disabled admin is locked out at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use uuid::Uuid;
+
+use crate::accounts::{self, Role, sessions};
+use crate::api::auth::bearer;
+use crate::error::{AppError, AppResult};
+use crate::startup::AppState;
+
+pub struct Admin {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+}
+
+impl Admin {
+    /// 403 for read-only admins.
+    pub fn require_write(&self) -> AppResult<()> {
+        if self.role.can_write() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "forbidden_role",
+                "viewers can read but not change anything",
+            ))
+        }
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let token = token.ok_or_else(|| {
+                AppError::unauthorized("send the session token as Authorization: Bearer <token>")
+            })?;
+            let claims = sessions::verify(&state.keys, &token, state.clock.now_ms())?;
+            let admin = accounts::find_active(&state.db.conn, claims.sub)
+                .await?
+                .ok_or_else(|| AppError::unauthorized("session is not valid"))?;
+            let role = Role::parse(&admin.role)
+                .ok_or_else(|| AppError::unauthorized("session is not valid"))?;
+            Ok(Admin {
+                id: admin.id,
+                email: admin.email,
+                role,
+            })
+        })
+    }
+}

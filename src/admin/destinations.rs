@@ -1,0 +1,90 @@
+//! Admin routes for destinations (`/admin/api/tenants/{id}/destinations`,
+//! `/admin/api/destinations/{id}`): the same domain service as the customer API.
+
+use actix_web::{HttpResponse, web};
+use uuid::Uuid;
+
+use super::auth::Admin;
+use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
+use crate::error::AppResult;
+use crate::page::PageQuery;
+use crate::startup::AppState;
+use crate::tenants;
+
+#[utoipa::path(get, path = "/admin/api/tenants/{id}/destinations", tag = "admin", params(PageQuery),
+    responses((status = 200)), security(("admin_session" = [])))]
+pub async fn list_destinations(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    page: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let tenant = tenants::get(&state.db.conn, *id).await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(destinations::list(&state.db.conn, tenant.id, page.parse()?).await?),
+    )
+}
+
+#[utoipa::path(post, path = "/admin/api/tenants/{id}/destinations", tag = "admin", request_body = DestinationIn,
+    responses((status = 201, body = DestinationOut)), security(("admin_session" = [])))]
+pub async fn create_destination(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<DestinationIn>,
+) -> AppResult<HttpResponse> {
+    admin.require_write()?;
+    let tenant = tenants::get(&state.db.conn, *id).await?;
+    let now = state.clock.now_ms();
+    let created = destinations::create(
+        &state.db.conn,
+        &state.keys,
+        tenant.id,
+        body.into_inner(),
+        now,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(created.to_out()))
+}
+
+#[utoipa::path(get, path = "/admin/api/destinations/{id}", tag = "admin", responses((status = 200, body = DestinationOut)),
+    security(("admin_session" = [])))]
+pub async fn get_destination(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(destinations::get_any(&state.db.conn, *id).await?.to_out()))
+}
+
+#[utoipa::path(patch, path = "/admin/api/destinations/{id}", tag = "admin", request_body = DestinationPatch,
+    responses((status = 200, body = DestinationOut)), security(("admin_session" = [])))]
+pub async fn update_destination(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<DestinationPatch>,
+) -> AppResult<HttpResponse> {
+    admin.require_write()?;
+    let current = destinations::get_any(&state.db.conn, *id).await?;
+    let now = state.clock.now_ms();
+    let updated =
+        destinations::update(&state.db.conn, &state.keys, current, body.into_inner(), now).await?;
+    Ok(HttpResponse::Ok().json(updated.to_out()))
+}
+
+#[utoipa::path(delete, path = "/admin/api/destinations/{id}", tag = "admin", responses((status = 204)),
+    security(("admin_session" = [])))]
+pub async fn delete_destination(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    admin.require_write()?;
+    let current = destinations::get_any(&state.db.conn, *id).await?;
+    let txn = state.db.begin_write().await?;
+    destinations::delete(&*txn, current, state.clock.now_ms()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,58 @@
+//! The operator side: the admin JSON API under `/admin/api` (bearer session tokens).
+//! The web console will reuse the same domain services.
+
+pub mod auth;
+pub mod destinations;
+pub mod plans;
+pub mod session;
+pub mod tenants;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin/api")
+            .route("/session", web::post().to(session::create_session))
+            .route("/plans", web::get().to(plans::list_plans))
+            .route("/plans", web::post().to(plans::create_plan))
+            .route("/plans/{id}", web::get().to(plans::get_plan))
+            .route("/plans/{id}", web::patch().to(plans::update_plan))
+            .route("/tenants", web::get().to(tenants::list_tenants))
+            .route("/tenants", web::post().to(tenants::create_tenant))
+            .route("/tenants/{id}", web::get().to(tenants::get_tenant))
+            .route("/tenants/{id}", web::patch().to(tenants::update_tenant))
+            .route(
+                "/tenants/{id}/api-keys",
+                web::get().to(tenants::list_api_keys),
+            )
+            .route(
+                "/tenants/{id}/api-keys",
+                web::post().to(tenants::issue_api_key),
+            )
+            .route("/api-keys/{id}", web::delete().to(tenants::revoke_api_key))
+            .route(
+                "/tenants/{id}/diagnostics",
+                web::get().to(tenants::get_diagnostics),
+            )
+            .route(
+                "/tenants/{id}/destinations",
+                web::get().to(destinations::list_destinations),
+            )
+            .route(
+                "/tenants/{id}/destinations",
+                web::post().to(destinations::create_destination),
+            )
+            .route(
+                "/destinations/{id}",
+                web::get().to(destinations::get_destination),
+            )
+            .route(
+                "/destinations/{id}",
+                web::patch().to(destinations::update_destination),
+            )
+            .route(
+                "/destinations/{id}",
+                web::delete().to(destinations::delete_destination),
+            ),
+    );
+}

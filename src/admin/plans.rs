@@ -1,0 +1,55 @@
+//! `/admin/api/plans`.
+
+use actix_web::{HttpResponse, web};
+use uuid::Uuid;
+
+use super::auth::Admin;
+use crate::billing::plans::{self, PlanIn, PlanOut, PlanPatch};
+use crate::error::AppResult;
+use crate::page::PageQuery;
+use crate::startup::AppState;
+
+#[utoipa::path(get, path = "/admin/api/plans", tag = "admin", params(PageQuery), responses((status = 200)),
+    security(("admin_session" = [])))]
+pub async fn list_plans(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(plans::list(&state.db.conn, page.parse()?).await?))
+}
+
+#[utoipa::path(post, path = "/admin/api/plans", tag = "admin", request_body = PlanIn,
+    responses((status = 201, body = PlanOut), (status = 422)), security(("admin_session" = [])))]
+pub async fn create_plan(
+    admin: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<PlanIn>,
+) -> AppResult<HttpResponse> {
+    admin.require_write()?;
+    let plan = plans::create(&state.db.conn, body.into_inner(), state.clock.now_ms()).await?;
+    Ok(HttpResponse::Created().json(plan.to_out()))
+}
+
+#[utoipa::path(get, path = "/admin/api/plans/{id}", tag = "admin", responses((status = 200, body = PlanOut)),
+    security(("admin_session" = [])))]
+pub async fn get_plan(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(plans::get(&state.db.conn, *id).await?.to_out()))
+}
+
+#[utoipa::path(patch, path = "/admin/api/plans/{id}", tag = "admin", request_body = PlanPatch,
+    responses((status = 200, body = PlanOut), (status = 422)), security(("admin_session" = [])))]
+pub async fn update_plan(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<PlanPatch>,
+) -> AppResult<HttpResponse> {
+    admin.require_write()?;
+    let plan = plans::update(&state.db.conn, *id, body.into_inner(), state.clock.now_ms()).await?;
+    Ok(HttpResponse::Ok().json(plan.to_out()))
+}

@@ -1,0 +1,89 @@
+//! `/v1/destinations` (scope `manage`): a tenant manages its own destinations.
+
+use actix_web::{HttpResponse, web};
+use uuid::Uuid;
+
+use super::auth::ApiKey;
+use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
+use crate::error::AppResult;
+use crate::page::PageQuery;
+use crate::startup::AppState;
+use crate::tenants::Scope;
+
+#[utoipa::path(get, path = "/v1/destinations", tag = "destinations", params(PageQuery),
+    responses((status = 200, description = "{data: [Destination], next_cursor}")), security(("api_key" = [])))]
+pub async fn list_destinations(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Manage)?;
+    Ok(HttpResponse::Ok()
+        .json(destinations::list(&state.db.conn, ctx.tenant_id, page.parse()?).await?))
+}
+
+#[utoipa::path(post, path = "/v1/destinations", tag = "destinations", request_body = DestinationIn,
+    responses((status = 201, body = DestinationOut), (status = 422)), security(("api_key" = [])))]
+pub async fn create_destination(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    body: web::Json<DestinationIn>,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Manage)?;
+    let now = state.clock.now_ms();
+    let created = destinations::create(
+        &state.db.conn,
+        &state.keys,
+        ctx.tenant_id,
+        body.into_inner(),
+        now,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(created.to_out()))
+}
+
+#[utoipa::path(get, path = "/v1/destinations/{id}", tag = "destinations",
+    responses((status = 200, body = DestinationOut), (status = 404)), security(("api_key" = [])))]
+pub async fn get_destination(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Manage)?;
+    Ok(HttpResponse::Ok().json(
+        destinations::get(&state.db.conn, ctx.tenant_id, *id)
+            .await?
+            .to_out(),
+    ))
+}
+
+#[utoipa::path(patch, path = "/v1/destinations/{id}", tag = "destinations", request_body = DestinationPatch,
+    responses((status = 200, body = DestinationOut), (status = 404), (status = 422)), security(("api_key" = [])))]
+pub async fn update_destination(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<DestinationPatch>,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Manage)?;
+    let current = destinations::get(&state.db.conn, ctx.tenant_id, *id).await?;
+    let now = state.clock.now_ms();
+    let updated =
+        destinations::update(&state.db.conn, &state.keys, current, body.into_inner(), now).await?;
+    Ok(HttpResponse::Ok().json(updated.to_out()))
+}
+
+#[utoipa::path(delete, path = "/v1/destinations/{id}", tag = "destinations",
+    responses((status = 204), (status = 404)), security(("api_key" = [])))]
+pub async fn delete_destination(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Manage)?;
+    let current = destinations::get(&state.db.conn, ctx.tenant_id, *id).await?;
+    let txn = state.db.begin_write().await?;
+    destinations::delete(&*txn, current, state.clock.now_ms()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

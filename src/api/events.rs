@@ -1,0 +1,87 @@
+//! `POST /v1/events` and `GET /v1/events/{event_id}`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::auth::ApiKey;
+use super::body::{content_length, read_json};
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::ingest::{self, IngestResponse, MAX_EVENTS_PER_REQUEST, lookup};
+use crate::startup::AppState;
+use crate::tenants::Scope;
+
+/// The `events` array of a request body, checked for shape and size.
+fn events_of(body: &Value) -> AppResult<&[Value]> {
+    let events = body
+        .as_object()
+        .and_then(|o| o.get("events"))
+        .ok_or_else(|| {
+            AppError::bad_request("invalid_body", "the body must be {\"events\": [...]}")
+                .with_field("events")
+        })?
+        .as_array()
+        .ok_or_else(|| {
+            AppError::bad_request("invalid_body", "events must be an array").with_field("events")
+        })?;
+    if events.is_empty() {
+        return Err(
+            AppError::bad_request("invalid_body", "send at least one event").with_field("events"),
+        );
+    }
+    if events.len() > MAX_EVENTS_PER_REQUEST {
+        let message = format!("send at most {MAX_EVENTS_PER_REQUEST} events per request");
+        return Err(
+            AppError::new(ErrorKind::PayloadTooLarge, "too_many_events", message)
+                .with_field("events"),
+        );
+    }
+    Ok(events)
+}
+
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    request_body(content = Object, description = "{\"events\": [Event, …]} with 1 to 1,000 events"),
+    responses((status = 202, body = IngestResponse), (status = 422, body = IngestResponse, description = "every event rejected")),
+    security(("api_key" = [])))]
+pub async fn post_events(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Ingest)?;
+    let body = read_json(payload, content_length(&req), state.config.max_body_bytes).await?;
+    let events = events_of(&body)?;
+    let now = state.clock.now_ms();
+    let response = ingest::accept_events(&state.db, &state.keys, ctx, events, now).await?;
+    let mut builder = if response.all_rejected() {
+        HttpResponse::UnprocessableEntity()
+    } else {
+        HttpResponse::Accepted()
+    };
+    Ok(builder.json(response))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EventQuery {
+    pub event_name: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/events/{event_id}", tag = "events", params(("event_id" = String, Path), EventQuery),
+    responses((status = 200, body = lookup::EventOut), (status = 404)), security(("api_key" = [])))]
+pub async fn get_event(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<EventQuery>,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Read)?;
+    let event = lookup::find_event(
+        &state.db.conn,
+        ctx.tenant_id,
+        &path,
+        query.event_name.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(event))
+}

@@ -1,0 +1,41 @@
+//! The customer API (`/v1`, API keys) and service endpoints. Handlers are thin:
+//! extract → call a domain service → map the response.
+
+pub mod auth;
+pub mod body;
+pub mod destinations;
+pub mod diagnostics;
+pub mod errors;
+pub mod events;
+pub mod service;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1")
+            .route("/events", web::post().to(events::post_events))
+            .route("/events/{event_id}", web::get().to(events::get_event))
+            .route("/diagnostics", web::get().to(diagnostics::get_diagnostics))
+            .route(
+                "/destinations",
+                web::get().to(destinations::list_destinations),
+            )
+            .route(
+                "/destinations",
+                web::post().to(destinations::create_destination),
+            )
+            .route(
+                "/destinations/{id}",
+                web::get().to(destinations::get_destination),
+            )
+            .route(
+                "/destinations/{id}",
+                web::patch().to(destinations::update_destination),
+            )
+            .route(
+                "/destinations/{id}",
+                web::delete().to(destinations::delete_destination),
+            ),
+    );
+}

@@ -1,0 +1,3 @@
+//! Plans and their pricing tiers (billing runs and Stripe sync build on these).
+
+pub mod plans;

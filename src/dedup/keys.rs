@@ -1,0 +1,76 @@
+//! The dedup key `(tenant, destination, event_name, event_id)`, compared byte for byte.
+//! A key is claimed with one `INSERT … ON CONFLICT DO UPDATE … WHERE expired RETURNING`:
+//! a returned row means the key was new (or its window had passed), no row means a
+//! duplicate. The database's unique constraint decides, never a read-then-write, so two
+//! racing requests on two nodes cannot both win.
+
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+/// One key to claim for one (event, destination).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DedupKey {
+    pub destination_id: Uuid,
+    pub event_name: String,
+    pub event_id: String,
+}
+
+/// Rows per statement: keeps bound parameters far below SQLite's and PostgreSQL's limits.
+const CHUNK: usize = 500;
+
+/// Claims keys for one tenant. `keys` must be distinct; they are claimed in sorted order
+/// so concurrent transactions lock rows in the same order and cannot deadlock.
+/// Returns the keys this call won.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    keys: &[(DedupKey, Uuid)],
+    now_ms: i64,
+    window_ms: i64,
+) -> Result<HashSet<DedupKey>, DbErr> {
+    let mut sorted: Vec<&(DedupKey, Uuid)> = keys.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut won = HashSet::with_capacity(keys.len());
+    for chunk in sorted.chunks(CHUNK) {
+        let mut insert = Query::insert();
+        insert.into_table("dedup_keys").columns([
+            "tenant_id",
+            "destination_id",
+            "event_name",
+            "event_id",
+            "event_row_id",
+            "seen_at",
+            "expires_at",
+        ]);
+        for (key, event_row_id) in chunk {
+            insert.values_panic([
+                tenant_id.into(),
+                key.destination_id.into(),
+                key.event_name.clone().into(),
+                key.event_id.clone().into(),
+                (*event_row_id).into(),
+                now_ms.into(),
+                (now_ms + window_ms).into(),
+            ]);
+        }
+        insert
+            .on_conflict(
+                OnConflict::columns(["tenant_id", "destination_id", "event_name", "event_id"])
+                    .update_columns(["event_row_id", "seen_at", "expires_at"])
+                    .action_and_where(Expr::col(("dedup_keys", "expires_at")).lte(now_ms))
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns(["destination_id", "event_name", "event_id"]));
+        for row in db.query_all(&insert).await? {
+            won.insert(DedupKey {
+                destination_id: row.try_get("", "destination_id")?,
+                event_name: row.try_get("", "event_name")?,
+                event_id: row.try_get("", "event_id")?,
+            });
+        }
+    }
+    Ok(won)
+}

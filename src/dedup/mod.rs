@@ -1,0 +1,4 @@
+//! Deduplication keys and the diagnostics they feed.
+
+pub mod diagnostics;
+pub mod keys;

@@ -1,0 +1,12 @@
+//! sea-orm entities mirroring `migrations/` one to one (no hand-written logic here;
+//! domain code lives in the domain modules). Timestamps are epoch milliseconds.
+
+pub mod admins;
+pub mod api_keys;
+pub mod deliveries;
+pub mod delivery_attempts;
+pub mod destinations;
+pub mod events;
+pub mod plans;
+pub mod tenants;
+pub mod usage_meter;

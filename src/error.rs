@@ -1,0 +1,124 @@
+//! The one error type of the service layer. It carries a semantic kind (mapped to an HTTP
+//! status by the web layer), a stable snake_case `code`, a human message and, where one
+//! input is at fault, its `field` path. Database errors are mapped here once.
+
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    Unprocessable,
+    TooManyRequests,
+    Unavailable,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    /// Seconds a client should wait before retrying (429, 503).
+    pub retry_after: Option<u64>,
+    /// Extra members merged into the `error` object (e.g. plan limit figures).
+    pub details: Option<serde_json::Value>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+            details: None,
+        }
+    }
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadRequest, code, message)
+    }
+    /// A request that is well-formed but invalid in one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unprocessable, "invalid_field", message).with_field(field)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthorized, "unauthorized", message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, code, message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, code, message)
+    }
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unprocessable, code, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, "internal", message)
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+            return AppError::conflict("conflict", "a record with these values already exists");
+        }
+        if is_unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            let mut e = AppError::new(
+                ErrorKind::Unavailable,
+                "database_unavailable",
+                "the database is unavailable, retry shortly",
+            );
+            e.retry_after = Some(1);
+            return e;
+        }
+        tracing::error!(error = %err, "database error");
+        AppError::internal("an internal error occurred")
+    }
+}
+
+fn is_unavailable(err: &DbErr) -> bool {
+    if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    let text = err.to_string();
+    // SQLite busy/locked and PostgreSQL lock or statement timeouts are transient.
+    [
+        "database is locked",
+        "database is busy",
+        "lock timeout",
+        "statement timeout",
+        "PoolTimedOut",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(err: serde_json::Error) -> Self {
+        tracing::error!(error = %err, "serialization error");
+        AppError::internal("an internal error occurred")
+    }
+}

@@ -1,0 +1,367 @@
+//! `accept_events`: the ingest use case. Parse every event, decide each destination,
+//! then in ONE transaction claim the dedup keys, insert the accepted events and their
+//! pending deliveries, and add the diagnostics counters — all of it commits or none.
+//! The answer is built only after the commit, so "accepted" always means durable.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::decide::{Decision, decide, unknown_destinations};
+use super::event::{ParseContext, Rejection, ValidatedEvent, Warning};
+use super::response::{DeliveryResult, ErrorBody, EventResult, IngestResponse};
+use super::stored;
+use crate::clock::{MS_PER_HOUR, day_of};
+use crate::crypto::Keys;
+use crate::db::Db;
+use crate::dedup::diagnostics::Counters;
+use crate::dedup::keys::{self, DedupKey};
+use crate::destinations::{self, Destination};
+use crate::entities::{deliveries, events};
+use crate::error::AppResult;
+use crate::tenants::TenantContext;
+
+const INSERT_CHUNK: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Candidate,
+    SeenEarlierInRequest,
+    Skipped(&'static str),
+    Queued(Uuid),
+    Duplicate,
+}
+
+struct Planned {
+    event: ValidatedEvent,
+    row_id: Uuid,
+    /// One entry per tenant destination, same order as the destination list.
+    targets: Vec<Target>,
+}
+
+fn key_of(event: &ValidatedEvent, destination: &Destination) -> DedupKey {
+    DedupKey {
+        destination_id: destination.id(),
+        event_name: event.event_name.clone(),
+        event_id: event.event_id.clone(),
+    }
+}
+
+fn plan(
+    index: usize,
+    raw: &Value,
+    ctx: &ParseContext,
+    dests: &[Destination],
+) -> Result<Planned, Rejection> {
+    let event = ValidatedEvent::parse(index, raw, ctx)?;
+    if let Some(j) = unknown_destinations(&event, dests) {
+        return Err(Rejection {
+            code: "unknown_destination",
+            message: "this destination does not exist in your account".into(),
+            field: format!("events[{index}].destinations[{j}]"),
+        });
+    }
+    let targets = dests
+        .iter()
+        .map(|d| match decide(&event, d, ctx.now_ms) {
+            Decision::Candidate => Target::Candidate,
+            Decision::Skipped(reason) => Target::Skipped(reason),
+        })
+        .collect();
+    Ok(Planned {
+        event,
+        row_id: Uuid::now_v7(),
+        targets,
+    })
+}
+
+/// Marks copies of a key seen earlier in the same request; returns the keys to claim.
+fn first_occurrences(
+    planned: &mut [Result<Planned, Rejection>],
+    dests: &[Destination],
+) -> Vec<(DedupKey, Uuid)> {
+    let mut seen = HashSet::new();
+    let mut to_claim = Vec::new();
+    for p in planned.iter_mut().flatten() {
+        for (target, dest) in p.targets.iter_mut().zip(dests) {
+            if *target != Target::Candidate {
+                continue;
+            }
+            let key = key_of(&p.event, dest);
+            if seen.insert(key.clone()) {
+                to_claim.push((key, p.row_id));
+            } else {
+                *target = Target::SeenEarlierInRequest;
+            }
+        }
+    }
+    to_claim
+}
+
+/// Accepts a batch of raw events for a tenant. See the module header for the guarantees.
+pub async fn accept_events(
+    db: &Db,
+    keys: &Keys,
+    ctx: &TenantContext,
+    raw_events: &[Value],
+    now_ms: i64,
+) -> AppResult<IngestResponse> {
+    let dests = destinations::all_for_tenant(&db.conn, ctx.tenant_id).await?;
+    let parse_ctx = ParseContext {
+        now_ms,
+        require_event_id: ctx.require_event_id,
+    };
+    let mut planned: Vec<Result<Planned, Rejection>> = raw_events
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| plan(i, raw, &parse_ctx, &dests))
+        .collect();
+    let to_claim = first_occurrences(&mut planned, &dests);
+    let window_ms = i64::from(ctx.dedup_window_hours) * MS_PER_HOUR;
+
+    let txn = db.begin_write().await?;
+    let won = keys::claim(&*txn, ctx.tenant_id, &to_claim, now_ms, window_ms).await?;
+    resolve(&mut planned, &dests, &won);
+    insert_rows(&*txn, keys, ctx.tenant_id, &planned, &dests, now_ms).await?;
+    counters(&planned, &dests)
+        .save(&*txn, ctx.tenant_id, &day_of(now_ms))
+        .await?;
+    txn.commit().await?;
+    Ok(respond(planned, &dests))
+}
+
+fn resolve(
+    planned: &mut [Result<Planned, Rejection>],
+    dests: &[Destination],
+    won: &HashSet<DedupKey>,
+) {
+    for p in planned.iter_mut().flatten() {
+        for (target, dest) in p.targets.iter_mut().zip(dests) {
+            *target = match *target {
+                Target::Candidate if won.contains(&key_of(&p.event, dest)) => {
+                    Target::Queued(Uuid::now_v7())
+                }
+                Target::Candidate | Target::SeenEarlierInRequest => Target::Duplicate,
+                other => other,
+            };
+        }
+    }
+}
+
+fn is_queued(target: &Target) -> bool {
+    matches!(target, Target::Queued(_))
+}
+
+async fn insert_rows(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    tenant_id: Uuid,
+    planned: &[Result<Planned, Rejection>],
+    dests: &[Destination],
+    now_ms: i64,
+) -> AppResult<()> {
+    let accepted: Vec<&Planned> = planned
+        .iter()
+        .flatten()
+        .filter(|p| p.targets.iter().any(is_queued))
+        .collect();
+    let mut event_rows = Vec::with_capacity(accepted.len());
+    let mut delivery_rows = Vec::new();
+    for p in &accepted {
+        event_rows.push(events::ActiveModel {
+            tenant_id: Set(tenant_id),
+            id: Set(p.row_id),
+            event_id: Set(p.event.event_id.clone()),
+            event_name: Set(p.event.event_name.clone()),
+            event_time: Set(p.event.event_time_ms()),
+            received_at: Set(now_ms),
+            payload: Set(stored::payload(&p.event).to_string()),
+            sealed: Set(stored::sealed(&p.event, keys)),
+            warnings: Set(serde_json::to_string(&p.event.warnings)?),
+            trace_context: Set(None),
+            purged_at: Set(None),
+        });
+        for (target, dest) in p.targets.iter().zip(dests) {
+            if let Target::Queued(delivery_id) = target {
+                delivery_rows.push(delivery_row(
+                    tenant_id,
+                    *delivery_id,
+                    p.row_id,
+                    dest,
+                    now_ms,
+                ));
+            }
+        }
+    }
+    for chunk in event_rows.chunks(INSERT_CHUNK) {
+        events::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+    }
+    for chunk in delivery_rows.chunks(INSERT_CHUNK) {
+        deliveries::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn delivery_row(
+    tenant_id: Uuid,
+    id: Uuid,
+    event_row_id: Uuid,
+    dest: &Destination,
+    now_ms: i64,
+) -> deliveries::ActiveModel {
+    // A paused destination's deliveries wait in `paused` until its credentials are fixed.
+    let status = if dest.model.state == "paused" {
+        "paused"
+    } else {
+        "pending"
+    };
+    deliveries::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(id),
+        event_row_id: Set(event_row_id),
+        destination_id: Set(dest.id()),
+        kind: Set(dest.kind.as_str().to_string()),
+        status: Set(status.to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now_ms),
+        locked_until: Set(None),
+        lease_token: Set(None),
+        last_error: Set(None),
+        succeeded_at: Set(None),
+        created_at: Set(now_ms),
+        updated_at: Set(now_ms),
+    }
+}
+
+fn event_status(targets: &[Target]) -> &'static str {
+    if targets.iter().any(is_queued) {
+        "accepted"
+    } else if targets.contains(&Target::Duplicate) {
+        "duplicate"
+    } else {
+        "skipped"
+    }
+}
+
+fn counters(planned: &[Result<Planned, Rejection>], dests: &[Destination]) -> Counters {
+    let mut c = Counters::default();
+    for p in planned {
+        c.add("received", None, "");
+        let p = match p {
+            Err(rejection) => {
+                c.add("rejected", None, rejection.code);
+                continue;
+            }
+            Ok(p) => p,
+        };
+        let status = event_status(&p.targets);
+        c.add(
+            if status == "duplicate" {
+                "duplicate_event"
+            } else if status == "skipped" {
+                "skipped_event"
+            } else {
+                status
+            },
+            None,
+            "",
+        );
+        for w in &p.event.warnings {
+            c.add("warning", None, &w.code);
+            if w.code == "event_name_case" {
+                c.add("event_name_case", None, &p.event.event_name);
+            }
+        }
+        for (target, dest) in p.targets.iter().zip(dests) {
+            match target {
+                Target::Queued(_) => c.add("queued", Some(dest.id()), ""),
+                Target::Duplicate => c.add("duplicate", Some(dest.id()), ""),
+                Target::Skipped(reason) => c.add("skipped", Some(dest.id()), reason),
+                Target::Candidate | Target::SeenEarlierInRequest => {}
+            }
+        }
+    }
+    c
+}
+
+fn respond(planned: Vec<Result<Planned, Rejection>>, dests: &[Destination]) -> IngestResponse {
+    let mut tally: HashMap<&'static str, usize> = HashMap::new();
+    let results: Vec<EventResult> = planned
+        .into_iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let result = match p {
+                Err(r) => rejected(index, r),
+                Ok(p) => answered(index, p, dests),
+            };
+            *tally.entry(result.status).or_default() += 1;
+            result
+        })
+        .collect();
+    IngestResponse {
+        accepted: tally.get("accepted").copied().unwrap_or(0),
+        duplicates: tally.get("duplicate").copied().unwrap_or(0),
+        skipped: tally.get("skipped").copied().unwrap_or(0),
+        rejected: tally.get("rejected").copied().unwrap_or(0),
+        results,
+    }
+}
+
+fn rejected(index: usize, r: Rejection) -> EventResult {
+    EventResult {
+        index,
+        event_id: None,
+        event_name: None,
+        status: "rejected",
+        deliveries: None,
+        warnings: Vec::new(),
+        error: Some(ErrorBody {
+            code: r.code,
+            message: r.message,
+            field: Some(r.field),
+        }),
+    }
+}
+
+fn answered(index: usize, p: Planned, dests: &[Destination]) -> EventResult {
+    let status = event_status(&p.targets);
+    let deliveries: Vec<DeliveryResult> = p
+        .targets
+        .iter()
+        .zip(dests)
+        .map(|(target, dest)| {
+            let (status, reason, delivery_id) = match *target {
+                Target::Queued(id) => ("queued", None, Some(id)),
+                Target::Skipped(reason) => ("skipped", Some(reason), None),
+                _ => ("duplicate", None, None),
+            };
+            DeliveryResult {
+                destination_id: dest.id(),
+                kind: dest.kind.as_str(),
+                status,
+                reason,
+                delivery_id,
+            }
+        })
+        .collect();
+    let mut warnings = p.event.warnings;
+    if dests.is_empty() {
+        warnings.push(Warning {
+            code: "no_destinations".into(),
+            message: "this account has no destinations yet: the event was not forwarded".into(),
+        });
+    }
+    EventResult {
+        index,
+        event_id: Some(p.event.event_id),
+        event_name: Some(p.event.event_name),
+        status,
+        deliveries: Some(deliveries),
+        warnings,
+        error: None,
+    }
+}

@@ -1,0 +1,21 @@
+//! Event ingestion: parse and validate (`event`), hash user data (`user_data`, `pii`),
+//! decide per destination (`decide`), and commit events, dedup keys and pending
+//! deliveries in one transaction (`accept`).
+
+pub mod accept;
+mod custom_data;
+pub mod decide;
+pub mod event;
+pub mod lookup;
+pub mod names;
+pub mod pii;
+pub mod response;
+mod stored;
+pub mod user_data;
+
+pub use accept::accept_events;
+pub use event::{ParseContext, Rejection, ValidatedEvent, Warning};
+pub use response::IngestResponse;
+
+/// The most events one request may carry.
+pub const MAX_EVENTS_PER_REQUEST: usize = 1000;

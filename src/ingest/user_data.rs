@@ -1,0 +1,134 @@
+//! `user_data`: contact fields are normalized and SHA-256 hashed here, at the edge, so
+//! raw PII never reaches storage; identifiers Meta needs as sent (IP address, user
+//! agent, click and browser ids) are kept apart so storage can seal them.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::event::{Fields, Rejection};
+use super::pii::{self, HashedKey, NormalizeContext};
+
+/// Identifiers Meta takes unhashed.
+const PLAIN_KEYS: [&str; 14] = [
+    "client_ip_address",
+    "client_user_agent",
+    "fbc",
+    "fbp",
+    "subscription_id",
+    "fb_login_id",
+    "lead_id",
+    "page_id",
+    "page_scoped_user_id",
+    "ctwa_clid",
+    "ig_account_id",
+    "ig_sid",
+    "anon_id",
+    "madid",
+];
+const MAX_VALUES_PER_KEY: usize = 10;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserData {
+    /// Hashed contact fields: a 64-hex string, or an array of them.
+    pub hashed: BTreeMap<String, Value>,
+    /// Unhashed identifiers, to be sealed at rest.
+    pub identifiers: BTreeMap<String, String>,
+}
+
+impl UserData {
+    pub fn is_empty(&self) -> bool {
+        self.hashed.is_empty() && self.identifiers.is_empty()
+    }
+}
+
+pub(super) fn parse(f: &Fields) -> Result<UserData, Rejection> {
+    for key in f.obj.keys() {
+        if HashedKey::from_name(key).is_none() && !PLAIN_KEYS.contains(&key.as_str()) {
+            return Err(f.reject(
+                key,
+                "unknown_field",
+                format!("{key} is not a user_data field"),
+            ));
+        }
+    }
+    let ctx = NormalizeContext {
+        country: country_hint(f.obj),
+    };
+    let mut data = UserData::default();
+    for key in HashedKey::ALL {
+        if let Some(value) = f.obj.get(key.name()).filter(|v| !v.is_null())
+            && let Some(hashed) = hash_member(f, key, value, &ctx)?
+        {
+            data.hashed.insert(key.name().to_string(), hashed);
+        }
+    }
+    for key in PLAIN_KEYS {
+        if let Some(value) = f.string(key, 1024)? {
+            if key == "client_ip_address" && value.parse::<std::net::IpAddr>().is_err() {
+                return Err(f.invalid(key, "client_ip_address must be an IPv4 or IPv6 address"));
+            }
+            data.identifiers.insert(key.to_string(), value.to_string());
+        }
+    }
+    Ok(data)
+}
+
+/// The normalized country, used by phone, state and ZIP rules. A bad country is
+/// reported when `country` itself is hashed, so it is ignored here.
+fn country_hint(obj: &Map<String, Value>) -> Option<String> {
+    let raw = match obj.get("country")? {
+        Value::String(s) => s.as_str(),
+        Value::Array(items) => items.first()?.as_str()?,
+        _ => return None,
+    };
+    if pii::is_sha256_hex(raw.trim()) {
+        return None;
+    }
+    pii::normalize(HashedKey::Country, raw, &NormalizeContext::default()).ok()
+}
+
+fn hash_member(
+    f: &Fields,
+    key: HashedKey,
+    value: &Value,
+    ctx: &NormalizeContext,
+) -> Result<Option<Value>, Rejection> {
+    let name = key.name();
+    match value {
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => hash_one(f, name, key, s, ctx).map(|h| Some(Value::String(h))),
+        Value::Array(items) if items.len() > MAX_VALUES_PER_KEY => Err(f.invalid(
+            name,
+            format!("{name} takes at most {MAX_VALUES_PER_KEY} values"),
+        )),
+        Value::Array(items) => {
+            let mut hashes = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("{name}[{i}]");
+                let s = item
+                    .as_str()
+                    .ok_or_else(|| f.invalid(&path, format!("{path} must be a string")))?;
+                hashes.push(Value::String(hash_one(f, &path, key, s, ctx)?));
+            }
+            Ok((!hashes.is_empty()).then_some(Value::Array(hashes)))
+        }
+        _ => Err(f.invalid(
+            name,
+            format!("{name} must be a string or an array of strings"),
+        )),
+    }
+}
+
+fn hash_one(
+    f: &Fields,
+    path: &str,
+    key: HashedKey,
+    raw: &str,
+    ctx: &NormalizeContext,
+) -> Result<String, Rejection> {
+    if raw.len() > 512 {
+        return Err(f.invalid(path, format!("{path} is too long")));
+    }
+    pii::hash_value(key, raw, ctx).map_err(|e| f.invalid(path, format!("{path}: {}", e.message)))
+}

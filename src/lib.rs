@@ -1,0 +1,28 @@
+//! Kickin: multi-tenant server-side conversion tracking. Events come in with API keys,
+//! are deduplicated per tenant and destination, queued for Meta CAPI and GA4 MP, and only
+//! successful unique sends are metered.
+//!
+//! Domain modules (`tenants`, `destinations`, `ingest`, `dedup`, `billing`, `accounts`)
+//! never import actix; the web layers (`api`, `admin`) stay thin on top of them.
+
+pub mod accounts;
+pub mod admin;
+pub mod api;
+pub mod billing;
+pub mod bootstrap;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod dedup;
+pub mod demo;
+pub mod destinations;
+pub mod entities;
+pub mod error;
+pub mod ingest;
+pub mod openapi;
+pub mod page;
+pub mod startup;
+pub mod telemetry;
+pub mod tenants;

@@ -1,0 +1,85 @@
+//! Thin entry point: parse the CLI, load configuration, init logging, run the command.
+
+use clap::Parser;
+
+use kickin::accounts::{self, Role};
+use kickin::cli::{AdminCommand, Cli, Command};
+use kickin::clock::Clock;
+use kickin::config::{self, Config};
+use kickin::db::Db;
+use kickin::startup::Application;
+use kickin::{demo, telemetry};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    for name in config::unknown_variables(&std::env::vars().collect()) {
+        tracing::warn!(variable = %name, "unknown KICKIN_ variable ignored (misspelt?)");
+    }
+    match run(cli.command, config).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let clock = Clock::system();
+    match command {
+        Command::Serve { demo } => serve(config, clock, demo).await,
+        Command::Migrate => {
+            Db::connect(&config.database_url).await?.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    role,
+                },
+        } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let first = accounts::count(&db.conn).await? == 0;
+            let role = match role.as_deref() {
+                None if first => Role::Owner,
+                None => Role::Admin,
+                Some(r) => Role::parse(r)
+                    .ok_or_else(|| anyhow::anyhow!("--role must be owner, admin or viewer"))?,
+            };
+            let admin = accounts::create(&db.conn, &email, &password, role, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("admin {} created with role {}", admin.email, admin.role);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
+    let app = Application::build(config, clock).await?;
+    let base = format!("http://{}:{}", app.state.config.bind.ip(), app.port());
+    tracing::info!(%base, role = ?app.state.config.role, "Kickin listening");
+    println!("Kickin is listening on {base}");
+    println!(
+        "  customer API: {base}/v1  ·  admin API: {base}/admin/api  ·  OpenAPI: {base}/openapi.json"
+    );
+    if demo {
+        demo::seed(&app.state, &base).await?;
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}

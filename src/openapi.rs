@@ -1,0 +1,52 @@
+//! The OpenAPI document served at `/openapi.json`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{admin, api};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(description))
+                    .build(),
+            )
+        };
+        components.add_security_scheme("api_key", bearer("A tenant API key (kk_…)"));
+        components.add_security_scheme(
+            "admin_session",
+            bearer("A session token from POST /admin/api/session"),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kickin", description = "Server-side conversion tracking: dedup, forward to Meta CAPI and GA4 MP, meter unique sends."),
+    paths(
+        api::events::post_events, api::events::get_event, api::diagnostics::get_diagnostics,
+        api::destinations::list_destinations, api::destinations::create_destination,
+        api::destinations::get_destination, api::destinations::update_destination,
+        api::destinations::delete_destination,
+        admin::session::create_session,
+        admin::plans::list_plans, admin::plans::create_plan, admin::plans::get_plan, admin::plans::update_plan,
+        admin::tenants::list_tenants, admin::tenants::create_tenant, admin::tenants::get_tenant,
+        admin::tenants::update_tenant, admin::tenants::list_api_keys, admin::tenants::issue_api_key,
+        admin::tenants::revoke_api_key, admin::tenants::get_diagnostics,
+        admin::destinations::list_destinations, admin::destinations::create_destination,
+        admin::destinations::get_destination, admin::destinations::update_destination,
+        admin::destinations::delete_destination,
+    ),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,112 @@
+//! Building the application (database, keys, state, routes) apart from running it, so
+//! tests start the real app on port 0 with their own database and clock.
+
+use std::net::TcpListener;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
+
+use crate::api::errors::{json_error, not_found, path_error, query_error};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Keys;
+use crate::db::Db;
+use crate::{admin, api, bootstrap};
+
+/// Everything a request handler may need; cloned cheaply per worker.
+pub struct AppState {
+    pub db: Db,
+    pub keys: Keys,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+    pub limiter: Option<Arc<DefaultKeyedRateLimiter<Uuid>>>,
+}
+
+impl AppState {
+    /// Connects, migrates and derives keys; creates the first admin when configured.
+    pub async fn init(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let secret = bootstrap::resolve_secret_key(&config)?;
+        let keys = Keys::derive(&secret);
+        bootstrap::ensure_admin(&db, &config, clock.now_ms()).await?;
+        let limiter = NonZeroU32::new(config.api_rate_limit).map(|rate| {
+            let burst = rate.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));
+            Arc::new(RateLimiter::keyed(
+                Quota::per_second(rate).allow_burst(burst),
+            ))
+        });
+        Ok(AppState {
+            db,
+            keys,
+            clock,
+            config: Arc::new(config),
+            limiter,
+        })
+    }
+}
+
+/// The route table: customer API, admin API, service endpoints.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(api::service::healthz))
+        .route("/readyz", web::get().to(api::service::readyz))
+        .route("/openapi.json", web::get().to(api::service::openapi))
+        .configure(api::routes)
+        .configure(admin::routes);
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds `config.bind` (port 0 picks a free port) and prepares the server.
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.bind)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::init(config, clock).await?);
+        let server = serve(listener, state.clone())?;
+        Ok(Self {
+            server,
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGTERM or Ctrl-C, then drains in-flight requests (up to 30 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let body_limit = state.config.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(body_limit)
+                    .error_handler(json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+            .configure(configure)
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,206 @@
+//! Tenants (the operator's customers) and their settings. Every tenant-owned query in
+//! Kickin is scoped by a `tenant_id` taken from the authenticated context, never from input.
+
+pub mod api_keys;
+pub mod context;
+
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::billing::plans;
+use crate::clock::rfc3339;
+use crate::entities::tenants;
+use crate::error::{AppError, AppResult};
+use crate::page::{Page, PageRequest};
+
+pub use context::{Scope, TenantContext};
+
+/// Meta deduplicates pixel and server events for 48 hours; a shorter window would
+/// forward duplicates that Meta would still count.
+pub const MIN_DEDUP_WINDOW_HOURS: i32 = 48;
+pub const DEFAULT_DEDUP_WINDOW_HOURS: i32 = 168;
+pub const MAX_DEDUP_WINDOW_HOURS: i32 = 24 * 365;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantIn {
+    pub name: String,
+    pub plan_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub require_event_id: Option<bool>,
+    pub dedup_window_hours: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    #[serde(default, with = "plans::double_option")]
+    pub plan_id: Option<Option<Uuid>>,
+    pub status: Option<String>,
+    pub require_event_id: Option<bool>,
+    pub dedup_window_hours: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TenantOut {
+    pub id: Uuid,
+    pub name: String,
+    pub plan_id: Option<Uuid>,
+    pub status: String,
+    pub require_event_id: bool,
+    pub dedup_window_hours: i32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<tenants::Model> for TenantOut {
+    fn from(m: tenants::Model) -> Self {
+        TenantOut {
+            id: m.id,
+            name: m.name,
+            plan_id: m.plan_id,
+            status: m.status,
+            require_event_id: m.require_event_id,
+            dedup_window_hours: m.dedup_window_hours,
+            created_at: rfc3339(m.created_at),
+            updated_at: rfc3339(m.updated_at),
+        }
+    }
+}
+
+fn check_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AppError::invalid("name", "name must be 1-200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn check_status(status: &str) -> AppResult<()> {
+    match status {
+        "active" | "suspended" => Ok(()),
+        _ => Err(AppError::invalid(
+            "status",
+            "status must be active or suspended",
+        )),
+    }
+}
+
+fn check_window(hours: i32) -> AppResult<()> {
+    if (MIN_DEDUP_WINDOW_HOURS..=MAX_DEDUP_WINDOW_HOURS).contains(&hours) {
+        return Ok(());
+    }
+    Err(AppError::invalid(
+        "dedup_window_hours",
+        format!(
+            "dedup_window_hours must be between {MIN_DEDUP_WINDOW_HOURS} (Meta's pixel window) and {MAX_DEDUP_WINDOW_HOURS}"
+        ),
+    ))
+}
+
+async fn check_plan(db: &impl ConnectionTrait, plan_id: Uuid) -> AppResult<()> {
+    match plans::get(db, plan_id).await {
+        Ok(plan) if plan.model.archived_at.is_none() => Ok(()),
+        Ok(_) => Err(AppError::invalid("plan_id", "this plan is archived")),
+        Err(_) => Err(AppError::invalid("plan_id", "no plan has this id")),
+    }
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    input: TenantIn,
+    now: i64,
+) -> AppResult<tenants::Model> {
+    let name = check_name(&input.name)?;
+    let status = input.status.unwrap_or_else(|| "active".into());
+    check_status(&status)?;
+    let window = input
+        .dedup_window_hours
+        .unwrap_or(DEFAULT_DEDUP_WINDOW_HOURS);
+    check_window(window)?;
+    if let Some(plan_id) = input.plan_id {
+        check_plan(db, plan_id).await?;
+    }
+    let model = tenants::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name),
+        plan_id: Set(input.plan_id),
+        status: Set(status),
+        require_event_id: Set(input.require_event_id.unwrap_or(true)),
+        dedup_window_hours: Set(window),
+        stripe_customer_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(model.insert(db).await?)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<tenants::Model> {
+    tenants::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("tenant"))
+}
+
+/// Lists tenants newest first; `search` matches a part of the name (case-insensitive).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    page: PageRequest,
+    search: Option<&str>,
+) -> AppResult<Page<TenantOut>> {
+    let mut query = tenants::Entity::find()
+        .order_by_desc(tenants::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(before) = page.before {
+        query = query.filter(tenants::Column::Id.lt(before));
+    }
+    if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", term.to_lowercase().replace(['%', '_'], ""));
+        query = query.filter(
+            sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                sea_orm::sea_query::Expr::col(tenants::Column::Name),
+            ))
+            .like(pattern),
+        );
+    }
+    let rows = query.all(db).await?;
+    Ok(Page::from_rows(rows, page, |t| t.id, TenantOut::from))
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    patch: TenantPatch,
+    now: i64,
+) -> AppResult<tenants::Model> {
+    let current = get(db, id).await?;
+    let mut active: tenants::ActiveModel = current.into();
+    if let Some(name) = patch.name {
+        active.name = Set(check_name(&name)?);
+    }
+    if let Some(status) = patch.status {
+        check_status(&status)?;
+        active.status = Set(status);
+    }
+    if let Some(window) = patch.dedup_window_hours {
+        check_window(window)?;
+        active.dedup_window_hours = Set(window);
+    }
+    if let Some(require) = patch.require_event_id {
+        active.require_event_id = Set(require);
+    }
+    if let Some(plan_id) = patch.plan_id {
+        if let Some(plan_id) = plan_id {
+            check_plan(db, plan_id).await?;
+        }
+        active.plan_id = Set(plan_id);
+    }
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}

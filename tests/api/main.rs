@@ -1,0 +1,12 @@
+//! One integration-test binary: each test starts the real app on port 0 with its own
+//! database (a temp SQLite file, or a fresh PostgreSQL database when
+//! `KICKIN_TEST_POSTGRES_URL` is set) and talks to it over HTTP.
+
+mod support;
+
+mod admin;
+mod dedup;
+mod ingest;
+mod isolation;
+mod malformed;
+mod privacy;
