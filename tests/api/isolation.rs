@@ -125,3 +125,36 @@ async fn a_suspended_tenant_cannot_send(backend: Backend) {
     assert_eq!(body["error"]["code"], "tenant_suspended");
     assert_eq!(app.count_rows("events", &tenant.id).await, 0);
 }
+
+db_tests!(requests_over_the_rate_limit_get_429_with_retry_after);
+
+async fn requests_over_the_rate_limit_get_429_with_retry_after(backend: Backend) {
+    let app = crate::support::spawn_with(backend, &[("KICKIN_API_RATE_LIMIT", "1")]).await;
+    let tenant = app.create_tenant(json!({})).await;
+    let other = app.create_tenant(json!({})).await;
+    // A rate of 1/s allows a burst of 2.
+    for _ in 0..2 {
+        assert_eq!(app.get("/v1/diagnostics", Some(&tenant.key)).await.0, 200);
+    }
+    let resp = app
+        .client
+        .get(format!("{}/v1/diagnostics", app.base))
+        .bearer_auth(&tenant.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(
+        app.get("/v1/diagnostics", Some(&other.key)).await.0,
+        200,
+        "limits are per key"
+    );
+}
