@@ -95,7 +95,14 @@ pub async fn seed(state: &AppState, base: &str) -> anyhow::Result<()> {
         key.key
     );
     println!(
-        "Then read it back: curl -s {base}/v1/events/order-1001 -H 'Authorization: Bearer {}'\n",
+        "The built-in sandbox stands in for Meta and GA4: within a second both deliveries succeed."
+    );
+    println!(
+        "See the event and its deliveries: curl -s {base}/v1/events/order-1001 -H 'Authorization: Bearer {}'",
+        key.key
+    );
+    println!(
+        "See what was counted (2: one Meta and one GA4 send; the duplicate never): curl -s {base}/v1/usage -H 'Authorization: Bearer {}'\n",
         key.key
     );
     Ok(())

@@ -9,6 +9,7 @@ use kickin::config::{self, Config};
 use kickin::db::Db;
 use kickin::startup::Application;
 use kickin::{demo, telemetry};
+use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -69,17 +70,56 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
-    let app = Application::build(config, clock).await?;
-    let base = format!("http://{}:{}", app.state.config.bind.ip(), app.port());
-    tracing::info!(%base, role = ?app.state.config.role, "Kickin listening");
-    println!("Kickin is listening on {base}");
-    println!(
-        "  customer API: {base}/v1  ·  admin API: {base}/admin/api  ·  OpenAPI: {base}/openapi.json"
-    );
-    if demo {
-        demo::seed(&app.state, &base).await?;
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
     }
-    app.run_until_stopped().await?;
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
+    let role = config.role;
+    let app = Application::build_with(config, clock, demo).await?;
+    let state = app.state.clone();
+    let base = format!("http://{}:{}", state.config.bind.ip(), app.port());
+    let stop = CancellationToken::new();
+    let worker = role
+        .runs_workers()
+        .then(|| tokio::spawn(state.dispatcher.clone().run(stop.clone())));
+    let handle = app.server_handle();
+    let http = role
+        .serves_http()
+        .then(|| tokio::spawn(app.run_until_stopped()));
+    tracing::info!(%base, ?role, "Kickin started");
+    if role.serves_http() {
+        println!("Kickin is listening on {base}");
+        println!(
+            "  customer API: {base}/v1  ·  admin API: {base}/admin/api  ·  OpenAPI: {base}/openapi.json"
+        );
+    } else {
+        println!("Kickin worker started (KICKIN_ROLE=worker)");
+    }
+    if demo {
+        demo::seed(&state, &base).await?;
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new work is claimed, in-flight sends finish");
+    stop.cancel();
+    let stopping_http = handle.stop(true);
+    if let Some(worker) = worker {
+        worker.await?;
+    }
+    stopping_http.await;
+    if let Some(http) = http {
+        http.await??;
+    }
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::Keys;
 use crate::db::Db;
+use crate::dispatch::Dispatcher;
 use crate::{admin, api, bootstrap};
 
 /// Everything a request handler may need; cloned cheaply per worker.
@@ -24,11 +25,14 @@ pub struct AppState {
     pub clock: Clock,
     pub config: Arc<Config>,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<Uuid>>>,
+    pub dispatcher: Arc<Dispatcher>,
+    /// `serve --demo`: the built-in Meta/GA4 sandbox is mounted.
+    pub demo: bool,
 }
 
 impl AppState {
     /// Connects, migrates and derives keys; creates the first admin when configured.
-    pub async fn init(config: Config, clock: Clock) -> anyhow::Result<Self> {
+    pub async fn init(config: Config, clock: Clock, demo: bool) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let secret = bootstrap::resolve_secret_key(&config)?;
@@ -40,18 +44,29 @@ impl AppState {
                 Quota::per_second(rate).allow_burst(burst),
             ))
         });
+        let dispatcher = Arc::new(Dispatcher::new(
+            db.clone(),
+            keys.clone(),
+            clock.clone(),
+            &config,
+        ));
         Ok(AppState {
             db,
             keys,
             clock,
             config: Arc::new(config),
             limiter,
+            dispatcher,
+            demo,
         })
     }
 }
 
-/// The route table: customer API, admin API, service endpoints.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The route table: customer API, admin API, service endpoints (and the demo sandbox).
+pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
+    if demo {
+        cfg.configure(api::sandbox::routes);
+    }
     cfg.route("/healthz", web::get().to(api::service::healthz))
         .route("/readyz", web::get().to(api::service::readyz))
         .route("/openapi.json", web::get().to(api::service::openapi))
@@ -68,9 +83,18 @@ pub struct Application {
 impl Application {
     /// Binds `config.bind` (port 0 picks a free port) and prepares the server.
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        Self::build_with(config, clock, false).await
+    }
+
+    /// With `demo`, destinations are sent to the built-in sandbox on this same server.
+    pub async fn build_with(mut config: Config, clock: Clock, demo: bool) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::init(config, clock).await?);
+        if demo {
+            config.meta_api_base = format!("http://127.0.0.1:{port}/sandbox/meta");
+            config.ga4_api_base = format!("http://127.0.0.1:{port}/sandbox/ga4");
+        }
+        let state = web::Data::new(AppState::init(config, clock, demo).await?);
         let server = serve(listener, state.clone())?;
         Ok(Self {
             server,
@@ -87,10 +111,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// A handle that stops the HTTP server gracefully.
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
 }
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     let body_limit = state.config.max_body_bytes;
+    let demo = state.demo;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -102,10 +132,11 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
-            .configure(configure)
+            .configure(|cfg| configure(cfg, demo))
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

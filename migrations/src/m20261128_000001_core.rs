@@ -138,6 +138,7 @@ fn destinations() -> TableCreateStatement {
         .col(text("name"))
         .col(text("state"))
         .col(text_null("paused_reason"))
+        .col(millis_null("hold_until"))
         .col(text("config"))
         .col(text("secret"))
         .col(millis("created_at"))
@@ -298,6 +299,11 @@ fn indexes() -> Vec<IndexCreateStatement> {
             "deliveries_due",
             "deliveries",
             &["status", "next_attempt_at"],
+        ),
+        index(
+            "deliveries_by_destination",
+            "deliveries",
+            &["tenant_id", "destination_id", "status", "next_attempt_at"],
         ),
         index(
             "attempts_by_delivery",

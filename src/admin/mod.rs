@@ -2,6 +2,7 @@
 //! The web console will reuse the same domain services.
 
 pub mod auth;
+pub mod deliveries;
 pub mod destinations;
 pub mod plans;
 pub mod session;

@@ -3,10 +3,12 @@
 
 pub mod auth;
 pub mod body;
+pub mod deliveries;
 pub mod destinations;
 pub mod diagnostics;
 pub mod errors;
 pub mod events;
+pub mod sandbox;
 pub mod service;
 
 use actix_web::web;
@@ -17,6 +19,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/events", web::post().to(events::post_events))
             .route("/events/{event_id}", web::get().to(events::get_event))
             .route("/diagnostics", web::get().to(diagnostics::get_diagnostics))
+            .route("/deliveries", web::get().to(deliveries::list_deliveries))
+            .route("/deliveries/{id}", web::get().to(deliveries::get_delivery))
+            .route(
+                "/deliveries/{id}/replay",
+                web::post().to(deliveries::replay_delivery),
+            )
+            .route("/usage", web::get().to(deliveries::get_usage))
             .route(
                 "/destinations",
                 web::get().to(destinations::list_destinations),

@@ -180,6 +180,7 @@ pub async fn create(
         name: Set(name),
         state: Set("active".into()),
         paused_reason: Set(None),
+        hold_until: Set(None),
         config: Set(serde_json::to_string(&settings)?),
         secret: Set(keys.seal(secret.as_bytes())),
         created_at: Set(now),
@@ -220,9 +221,54 @@ pub async fn update(
     if state != "paused" {
         active.paused_reason = Set(None);
     }
-    active.state = Set(state);
+    let was_active = current.model.state == "active";
+    active.state = Set(state.clone());
     active.updated_at = Set(now);
-    Destination::from_model(active.update(db).await?)
+    let updated = Destination::from_model(active.update(db).await?)?;
+    let (tenant_id, id) = (updated.model.tenant_id, updated.model.id);
+    match (was_active, state.as_str()) {
+        (false, "active") => {
+            set_waiting_status(db, tenant_id, id, "paused", "pending", now).await?
+        }
+        (true, _) if state != "active" => {
+            set_waiting_status(db, tenant_id, id, "pending", "paused", now).await?
+        }
+        _ => {}
+    }
+    Ok(updated)
+}
+
+/// Moves a destination's waiting deliveries between `pending` and `paused`. Resumed
+/// deliveries are due at once; a lease held by a worker is cleared either way.
+pub async fn set_waiting_status(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> AppResult<()> {
+    let mut update = deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::Status, Expr::value(to))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            deliveries::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            deliveries::Column::LeaseToken,
+            Expr::value(Option::<Uuid>::None),
+        );
+    if to == "pending" {
+        update = update.col_expr(deliveries::Column::NextAttemptAt, Expr::value(now));
+    }
+    update
+        .filter(deliveries::Column::TenantId.eq(tenant_id))
+        .filter(deliveries::Column::DestinationId.eq(id))
+        .filter(deliveries::Column::Status.eq(from))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Deletes a destination: it disappears from every API, its history stays for billing,

@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub state: String,
     pub paused_reason: Option<String>,
+    /// Throttled by the destination: nothing is sent before this time (ms).
+    pub hold_until: Option<i64>,
     /// Public settings as JSON text (pixel id, measurement id, test event code).
     pub config: String,
     /// The credential, sealed with AES-256-GCM.

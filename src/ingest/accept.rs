@@ -227,7 +227,7 @@ fn delivery_row(
         kind: Set(dest.kind.as_str().to_string()),
         status: Set(status.to_string()),
         attempts: Set(0),
-        next_attempt_at: Set(now_ms),
+        next_attempt_at: Set(dest.model.hold_until.map_or(now_ms, |h| h.max(now_ms))),
         locked_until: Set(None),
         lease_token: Set(None),
         last_error: Set(None),

@@ -309,3 +309,75 @@ pub fn statuses(body: &Value) -> Vec<String> {
         .map(|r| r["status"].as_str().unwrap().to_string())
         .collect()
 }
+
+impl TestApp {
+    /// Runs dispatch rounds until nothing is due; returns deliveries processed.
+    pub async fn drain(&self) -> usize {
+        let mut total = 0;
+        for _ in 0..100 {
+            let n = self
+                .state
+                .dispatcher
+                .run_once()
+                .await
+                .expect("dispatch round");
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+        panic!("the queue did not drain in 100 rounds");
+    }
+
+    /// The exactly-once invariant: for the tenant, meter == succeeded deliveries
+    /// (over all months). Returns the count.
+    pub async fn assert_meter_exact(&self, tenant_id: &str) -> i64 {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.state.db.backend();
+        let id = Uuid::parse_str(tenant_id).unwrap();
+        let q = |sql: &str| {
+            let sql = match backend {
+                sea_orm::DatabaseBackend::Postgres => sql.replace('?', "$1"),
+                _ => sql.to_string(),
+            };
+            Statement::from_sql_and_values(backend, sql, [id.into()])
+        };
+        let metered = self
+            .state
+            .db
+            .conn
+            .query_one_raw(q("SELECT CAST(COALESCE(SUM(counted), 0) AS BIGINT) AS n FROM usage_meter WHERE tenant_id = ?"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        let succeeded = self
+            .state
+            .db
+            .conn
+            .query_one_raw(q(
+                "SELECT COUNT(*) AS n FROM deliveries WHERE tenant_id = ? AND status = 'succeeded'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(metered, succeeded, "meter must equal succeeded deliveries");
+        metered
+    }
+
+    /// Statuses of a tenant's deliveries, as the API reports them.
+    pub async fn delivery_statuses(&self, tenant: &Tenant) -> Vec<String> {
+        let (_, page) = self
+            .get("/v1/deliveries?limit=500", Some(&tenant.key))
+            .await;
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["status"].as_str().unwrap().to_string())
+            .collect()
+    }
+}

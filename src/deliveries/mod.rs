@@ -1,0 +1,207 @@
+//! Reading deliveries and their attempt logs, and replaying failed or dead ones. Tenant
+//! routes always pass the caller's tenant; admin routes may look across tenants.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::clock::rfc3339;
+use crate::entities::{deliveries, delivery_attempts, events};
+use crate::error::{AppError, AppResult};
+use crate::ingest::lookup::DeliveryOut;
+use crate::page::{Page, PageQuery};
+
+pub const STATUSES: [&str; 5] = ["pending", "succeeded", "failed", "dead", "paused"];
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct DeliveryFilter {
+    /// `pending`, `succeeded`, `failed`, `dead` or `paused`.
+    pub status: Option<String>,
+    pub destination_id: Option<Uuid>,
+    /// Admin routes only.
+    pub tenant_id: Option<Uuid>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AttemptOut {
+    pub attempt_no: i32,
+    pub started_at: String,
+    pub duration_ms: i32,
+    pub http_status: Option<i32>,
+    /// `delivered`, `retry`, `failed` or `paused`.
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// Meta's `fbtrace_id`.
+    pub destination_trace_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryDetail {
+    pub tenant_id: Uuid,
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    #[serde(flatten)]
+    pub delivery: DeliveryOut,
+    pub attempts_log: Vec<AttemptOut>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryListItem {
+    pub tenant_id: Uuid,
+    #[serde(flatten)]
+    pub delivery: DeliveryOut,
+}
+
+/// Deliveries newest first; `tenant` scopes the list (None = all tenants, admins only).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant: Option<Uuid>,
+    filter: &DeliveryFilter,
+) -> AppResult<Page<DeliveryListItem>> {
+    let page = PageQuery {
+        limit: filter.limit,
+        cursor: filter.cursor.clone(),
+    }
+    .parse()?;
+    let mut query = deliveries::Entity::find()
+        .order_by_desc(deliveries::Column::Id)
+        .limit(page.limit + 1);
+    if let Some(tenant) = tenant.or(filter.tenant_id) {
+        query = query.filter(deliveries::Column::TenantId.eq(tenant));
+    }
+    if let Some(status) = &filter.status {
+        if !STATUSES.contains(&status.as_str()) {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                "status must be pending, succeeded, failed, dead or paused",
+            )
+            .with_field("status"));
+        }
+        query = query.filter(deliveries::Column::Status.eq(status.as_str()));
+    }
+    if let Some(destination) = filter.destination_id {
+        query = query.filter(deliveries::Column::DestinationId.eq(destination));
+    }
+    if let Some(before) = page.before {
+        query = query.filter(deliveries::Column::Id.lt(before));
+    }
+    let rows = query.all(db).await?;
+    Ok(Page::from_rows(
+        rows,
+        page,
+        |d| d.id,
+        |d| DeliveryListItem {
+            tenant_id: d.tenant_id,
+            delivery: d.into(),
+        },
+    ))
+}
+
+async fn find(
+    db: &impl ConnectionTrait,
+    tenant: Option<Uuid>,
+    id: Uuid,
+) -> AppResult<deliveries::Model> {
+    let mut query = deliveries::Entity::find().filter(deliveries::Column::Id.eq(id));
+    if let Some(tenant) = tenant {
+        query = query.filter(deliveries::Column::TenantId.eq(tenant));
+    }
+    query
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("delivery"))
+}
+
+/// One delivery with its attempt log.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant: Option<Uuid>,
+    id: Uuid,
+) -> AppResult<DeliveryDetail> {
+    let d = find(db, tenant, id).await?;
+    let attempts = delivery_attempts::Entity::find()
+        .filter(delivery_attempts::Column::TenantId.eq(d.tenant_id))
+        .filter(delivery_attempts::Column::DeliveryId.eq(d.id))
+        .order_by_asc(delivery_attempts::Column::Id)
+        .all(db)
+        .await?;
+    let event = events::Entity::find()
+        .filter(events::Column::TenantId.eq(d.tenant_id))
+        .filter(events::Column::Id.eq(d.event_row_id))
+        .one(db)
+        .await?;
+    Ok(DeliveryDetail {
+        tenant_id: d.tenant_id,
+        event_id: event.as_ref().map(|e| e.event_id.clone()),
+        event_name: event.map(|e| e.event_name),
+        delivery: d.into(),
+        attempts_log: attempts
+            .into_iter()
+            .map(|a| AttemptOut {
+                attempt_no: a.attempt_no,
+                started_at: rfc3339(a.started_at),
+                duration_ms: a.duration_ms,
+                http_status: a.http_status,
+                outcome: a.outcome,
+                error_code: a.error_code,
+                error_message: a.error_message,
+                destination_trace_id: a.destination_trace_id,
+            })
+            .collect(),
+    })
+}
+
+/// Puts a failed or dead delivery back in the queue with a fresh retry budget. A
+/// delivery that succeeded is never sent (or counted) again: 409.
+pub async fn replay(
+    db: &impl ConnectionTrait,
+    tenant: Option<Uuid>,
+    id: Uuid,
+    now: i64,
+) -> AppResult<DeliveryOut> {
+    let d = find(db, tenant, id).await?;
+    match d.status.as_str() {
+        "succeeded" => {
+            return Err(AppError::conflict(
+                "already_succeeded",
+                "this delivery already succeeded; it is never sent twice",
+            ));
+        }
+        "pending" | "paused" => {
+            return Err(AppError::conflict(
+                "already_queued",
+                "this delivery is still waiting to be sent",
+            ));
+        }
+        _ => {}
+    }
+    let result = deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::Status, Expr::value("pending"))
+        .col_expr(deliveries::Column::Attempts, Expr::value(0))
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(
+            deliveries::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            deliveries::Column::LeaseToken,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
+        .filter(deliveries::Column::TenantId.eq(d.tenant_id))
+        .filter(deliveries::Column::Id.eq(d.id))
+        .filter(deliveries::Column::Status.is_in(["failed", "dead"]))
+        .exec(db)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(AppError::conflict(
+            "already_queued",
+            "this delivery changed meanwhile; read it again",
+        ));
+    }
+    Ok(find(db, tenant, id).await?.into())
+}

@@ -1,0 +1,152 @@
+//! GA4 Measurement Protocol: `POST {base}/mp/collect?measurement_id=…&api_secret=…`, up
+//! to 25 events of one `client_id` per request. GA4 answers 2xx for anything it
+//! receives, so 2xx is success; 5xx, 429 and network errors retry; 401/403 pause.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use uuid::Uuid;
+
+use super::ga4_body;
+use super::transport_error;
+use crate::dispatch::outcome::{self, Attempt, Outcome};
+use crate::dispatch::payload::StoredEvent;
+use crate::dispatch::retry::parse_retry_after;
+
+pub const MAX_EVENTS: usize = 25;
+
+pub struct Ga4Target<'a> {
+    pub measurement_id: &'a str,
+    pub api_secret: &'a str,
+}
+
+pub struct Ga4Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+/// Classifies a `/mp/collect` status.
+pub fn classify(status: u16, retry_after: Option<&str>, attempt: &mut Attempt) -> Outcome {
+    attempt.http_status = Some(i32::from(status));
+    if (200..300).contains(&status) {
+        return Outcome::Delivered;
+    }
+    attempt.error_code = Some(status.to_string());
+    attempt.error_message = Some(format!("GA4 answered HTTP {status}"));
+    match status {
+        401 | 403 => Outcome::Pause,
+        429 | 500..=599 => Outcome::Retry {
+            after: parse_retry_after(retry_after),
+            whole_destination: false,
+        },
+        _ => Outcome::Fail,
+    }
+}
+
+impl Ga4Client {
+    /// Sends events grouped by (client_id, user_id, event time) in requests of ≤ 25.
+    pub async fn send(
+        &self,
+        target: &Ga4Target<'_>,
+        events: &[(Uuid, &StoredEvent)],
+    ) -> Vec<(Uuid, outcome::Result)> {
+        type Key<'e> = (&'e str, Option<&'e str>, i64);
+        let mut groups: BTreeMap<Key, Vec<(Uuid, &StoredEvent)>> = BTreeMap::new();
+        let mut results = Vec::with_capacity(events.len());
+        for (id, e) in events {
+            match e.ga4_client_id.as_deref() {
+                Some(client) => groups
+                    .entry((client, e.ga4_user_id.as_deref(), e.event_time_ms))
+                    .or_default()
+                    .push((*id, e)),
+                None => results.push((*id, missing_client_id())),
+            }
+        }
+        for ((client, user, _), group) in groups {
+            for chunk in group.chunks(MAX_EVENTS) {
+                let stored: Vec<&StoredEvent> = chunk.iter().map(|(_, e)| *e).collect();
+                let result = self.post(target, client, user, &stored).await;
+                results.extend(chunk.iter().map(|(id, _)| (*id, result.clone())));
+            }
+        }
+        results
+    }
+
+    async fn post(
+        &self,
+        target: &Ga4Target<'_>,
+        client: &str,
+        user: Option<&str>,
+        events: &[&StoredEvent],
+    ) -> outcome::Result {
+        let body = ga4_body::request(client, user, events);
+        let url = format!("{}/mp/collect", self.base);
+        let query = [
+            ("measurement_id", target.measurement_id),
+            ("api_secret", target.api_secret),
+        ];
+        let started = Instant::now();
+        let mut attempt = Attempt {
+            started_at: chrono::Utc::now().timestamp_millis(),
+            ..Attempt::default()
+        };
+        let outcome = match self.http.post(url).query(&query).json(&body).send().await {
+            Err(err) => {
+                let (code, message) = transport_error(&err);
+                attempt.error_code = Some(code);
+                attempt.error_message = Some(message);
+                Outcome::Retry {
+                    after: None,
+                    whole_destination: false,
+                }
+            }
+            Ok(response) => {
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                classify(
+                    response.status().as_u16(),
+                    retry_after.as_deref(),
+                    &mut attempt,
+                )
+            }
+        };
+        attempt.duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+        outcome::Result { outcome, attempt }
+    }
+}
+
+fn missing_client_id() -> outcome::Result {
+    let attempt = Attempt {
+        error_code: Some("missing_client_id".into()),
+        error_message: Some("the event has no GA4 client_id".into()),
+        ..Attempt::default()
+    };
+    outcome::Result {
+        outcome: Outcome::Fail,
+        attempt,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ga4_statuses_classify() {
+        let mut a = Attempt::default();
+        assert_eq!(classify(204, None, &mut a), Outcome::Delivered);
+        assert_eq!(classify(401, None, &mut a), Outcome::Pause);
+        assert_eq!(classify(400, None, &mut a), Outcome::Fail);
+        assert_eq!(
+            classify(429, Some("7"), &mut a),
+            Outcome::Retry {
+                after: Some(std::time::Duration::from_secs(7)),
+                whole_destination: false
+            }
+        );
+        assert!(matches!(classify(502, None, &mut a), Outcome::Retry { .. }));
+    }
+}

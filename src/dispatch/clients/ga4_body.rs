@@ -1,0 +1,132 @@
+//! Building GA4 Measurement Protocol requests from stored events: Meta standard names
+//! become GA4 recommended names, `custom_data.order_id` becomes `transaction_id`,
+//! `contents` become `items`.
+
+use serde_json::{Map, Value, json};
+
+use crate::dispatch::payload::StoredEvent;
+use crate::ingest::names::ga4_name;
+
+/// GA4 shows events in reports only with an engagement time; 1 ms when none was sent.
+const DEFAULT_ENGAGEMENT_MS: i64 = 1;
+
+fn items(custom: &Value) -> Option<Value> {
+    if let Some(contents) = custom["contents"].as_array() {
+        let items: Vec<Value> = contents
+            .iter()
+            .map(|c| {
+                let mut item = Map::new();
+                item.insert("item_id".into(), c["id"].clone());
+                if let Some(q) = c.get("quantity").filter(|v| v.is_number()) {
+                    item.insert("quantity".into(), q.clone());
+                }
+                if let Some(p) = c.get("item_price").filter(|v| v.is_number()) {
+                    item.insert("price".into(), p.clone());
+                }
+                Value::Object(item)
+            })
+            .collect();
+        return Some(Value::Array(items));
+    }
+    let ids = custom["content_ids"].as_array()?;
+    Some(Value::Array(
+        ids.iter().map(|id| json!({"item_id": id})).collect(),
+    ))
+}
+
+/// One GA4 event (`{name, params}`) for a stored event.
+pub fn event(e: &StoredEvent) -> Value {
+    let custom = &e.payload["custom_data"];
+    let ga4 = &e.payload["ga4"];
+    let mut params = Map::new();
+    if let Some(order) = custom["order_id"].as_str().filter(|o| !o.is_empty()) {
+        params.insert("transaction_id".into(), json!(order));
+    }
+    if let Some(value) = custom.get("value").filter(|v| v.is_number()) {
+        params.insert("value".into(), value.clone());
+    }
+    if let Some(currency) = custom["currency"].as_str() {
+        params.insert("currency".into(), json!(currency.to_ascii_uppercase()));
+    }
+    if let Some(items) = items(custom) {
+        params.insert("items".into(), items);
+    }
+    if let Some(session) = ga4.get("session_id").filter(|v| !v.is_null()) {
+        params.insert("session_id".into(), session.clone());
+    }
+    let engagement = ga4["engagement_time_msec"]
+        .as_i64()
+        .unwrap_or(DEFAULT_ENGAGEMENT_MS);
+    params.insert("engagement_time_msec".into(), json!(engagement));
+    params.insert("event_id".into(), json!(e.event_id));
+    let name = ga4_name(&e.event_name).unwrap_or_else(|| e.event_name.clone());
+    json!({"name": name, "params": params})
+}
+
+/// A request for events sharing one `client_id`, `user_id` and event time.
+pub fn request(client_id: &str, user_id: Option<&str>, events: &[&StoredEvent]) -> Value {
+    let mut body = json!({
+        "client_id": client_id,
+        "timestamp_micros": events.first().map(|e| e.event_time_ms * 1000).unwrap_or_default(),
+        "events": events.iter().map(|e| event(e)).collect::<Vec<_>>(),
+    });
+    if let Some(user_id) = user_id {
+        body["user_id"] = json!(user_id);
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(name: &str, custom: Value) -> StoredEvent {
+        StoredEvent {
+            event_id: "e1".into(),
+            event_name: name.into(),
+            event_time_ms: 1_700_000_000_000,
+            payload: json!({"custom_data": custom, "ga4": {"session_id": "170"}}),
+            identifiers: Map::new(),
+            ga4_client_id: Some("1.2".into()),
+            ga4_user_id: None,
+        }
+    }
+
+    #[test]
+    fn a_purchase_maps_to_ga4_purchase_with_transaction_and_items() {
+        let custom = json!({"value": 129.99, "currency": "usd", "order_id": "12345",
+            "contents": [{"id": "sku-1", "quantity": 2, "item_price": 10.5}]});
+        let e = event(&stored("Purchase", custom));
+        assert_eq!(e["name"], "purchase");
+        assert_eq!(e["params"]["transaction_id"], "12345");
+        assert_eq!(e["params"]["value"], 129.99);
+        assert_eq!(e["params"]["currency"], "USD");
+        assert_eq!(
+            e["params"]["items"][0],
+            json!({"item_id": "sku-1", "quantity": 2, "price": 10.5})
+        );
+        assert_eq!(e["params"]["session_id"], "170");
+        assert_eq!(e["params"]["engagement_time_msec"], 1);
+    }
+
+    #[test]
+    fn an_empty_order_id_is_never_sent_and_custom_names_pass() {
+        let e = event(&stored(
+            "SignupStarted",
+            json!({"order_id": "", "content_ids": ["a"]}),
+        ));
+        assert_eq!(e["name"], "SignupStarted");
+        assert!(e["params"].get("transaction_id").is_none());
+        assert_eq!(e["params"]["items"], json!([{"item_id": "a"}]));
+    }
+
+    #[test]
+    fn the_request_carries_client_user_and_time_in_microseconds() {
+        let s = stored("Lead", Value::Null);
+        let body = request("1.2", Some("u-7"), &[&s]);
+        assert_eq!(body["client_id"], "1.2");
+        assert_eq!(body["user_id"], "u-7");
+        assert_eq!(body["timestamp_micros"], 1_700_000_000_000_000i64);
+        assert_eq!(body["events"][0]["name"], "generate_lead");
+    }
+}

@@ -1,0 +1,109 @@
+//! Meta Conversions API: `POST {base}/{version}/{pixel_id}/events?access_token=…`, up to
+//! 1,000 events of one pixel per request. A rejected multi-event batch is split in halves
+//! and resent, so one bad event cannot hold back the good ones.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use uuid::Uuid;
+
+use super::meta_body;
+use super::meta_classify::{Answer, classify};
+use super::transport_error;
+use crate::dispatch::outcome::{self, Attempt, Outcome};
+use crate::dispatch::payload::StoredEvent;
+
+pub const MAX_BATCH: usize = 1000;
+
+pub struct MetaTarget<'a> {
+    pub pixel_id: &'a str,
+    pub access_token: &'a str,
+    pub test_event_code: Option<&'a str>,
+}
+
+pub struct MetaClient {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub version: String,
+}
+
+type Results = Vec<(Uuid, outcome::Result)>;
+
+impl MetaClient {
+    /// Sends events (delivery id, event) and returns one result per delivery.
+    pub fn send<'a>(
+        &'a self,
+        target: &'a MetaTarget<'a>,
+        events: &'a [(Uuid, &'a StoredEvent)],
+        clock: &'a crate::clock::Clock,
+    ) -> Pin<Box<dyn Future<Output = Results> + Send + 'a>> {
+        Box::pin(async move {
+            let result = self.post(target, events, clock).await;
+            if result.outcome == Outcome::Fail && events.len() > 1 {
+                let (left, right) = events.split_at(events.len() / 2);
+                let mut results = self.send(target, left, clock).await;
+                results.extend(self.send(target, right, clock).await);
+                return results;
+            }
+            events.iter().map(|(id, _)| (*id, result.clone())).collect()
+        })
+    }
+
+    async fn post(
+        &self,
+        target: &MetaTarget<'_>,
+        events: &[(Uuid, &StoredEvent)],
+        clock: &crate::clock::Clock,
+    ) -> outcome::Result {
+        let now = clock.now_ms();
+        let stored: Vec<&StoredEvent> = events.iter().map(|(_, e)| *e).collect();
+        let body = meta_body::request(&stored, target.test_event_code, now);
+        let url = format!("{}/{}/{}/events", self.base, self.version, target.pixel_id);
+        let started = Instant::now();
+        let mut attempt = Attempt {
+            started_at: now,
+            ..Attempt::default()
+        };
+        let sent = self
+            .http
+            .post(url)
+            .query(&[("access_token", target.access_token)])
+            .json(&body)
+            .send()
+            .await;
+        let outcome = match sent {
+            Err(err) => {
+                let (code, message) = transport_error(&err);
+                attempt.error_code = Some(code);
+                attempt.error_message = Some(message);
+                Outcome::Retry {
+                    after: None,
+                    whole_destination: false,
+                }
+            }
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let header = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let retry_after = header("retry-after");
+                let usage = header("x-business-use-case-usage");
+                let text = response.text().await.unwrap_or_default();
+                let answer = Answer {
+                    status,
+                    body: &text,
+                    retry_after: retry_after.as_deref(),
+                    business_usage: usage.as_deref(),
+                };
+                classify(&answer, events.len(), &mut attempt)
+            }
+        };
+        attempt.duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+        outcome::Result { outcome, attempt }
+    }
+}

@@ -1,0 +1,67 @@
+//! Loading what is to be sent: the stored events behind claimed deliveries, with their
+//! sealed identifiers opened (in memory only, for the request).
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::crypto::Keys;
+use crate::entities::events;
+use crate::error::AppResult;
+
+/// An event ready to be turned into a Meta or GA4 request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub event_id: String,
+    pub event_name: String,
+    pub event_time_ms: i64,
+    /// `events.payload`: hashed user data, custom data, action source, …
+    pub payload: Value,
+    /// Unhashed Meta identifiers (IP, user agent, fbc, fbp, …).
+    pub identifiers: Map<String, Value>,
+    pub ga4_client_id: Option<String>,
+    pub ga4_user_id: Option<String>,
+}
+
+/// Loads events by row id for one tenant. A row that cannot be read (purged or
+/// undecryptable) is missing from the map; the caller fails its delivery.
+pub async fn load(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, StoredEvent>> {
+    let rows = events::Entity::find()
+        .filter(events::Column::TenantId.eq(tenant_id))
+        .filter(events::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        if row.purged_at.is_some() {
+            continue;
+        }
+        let sealed = match &row.sealed {
+            Some(s) => match keys.open_json(s) {
+                Ok(v) => v,
+                Err(_) => continue,
+            },
+            None => Value::Null,
+        };
+        out.insert(
+            row.id,
+            StoredEvent {
+                event_id: row.event_id,
+                event_name: row.event_name,
+                event_time_ms: row.event_time,
+                payload: serde_json::from_str(&row.payload)?,
+                identifiers: sealed["user_data"].as_object().cloned().unwrap_or_default(),
+                ga4_client_id: sealed["ga4_client_id"].as_str().map(str::to_string),
+                ga4_user_id: sealed["ga4_user_id"].as_str().map(str::to_string),
+            },
+        );
+    }
+    Ok(out)
+}

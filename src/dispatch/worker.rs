@@ -1,0 +1,279 @@
+//! The dispatcher: claim due work per destination, send, complete. `run_once` is one
+//! round (tests drive the queue with it, without sleeping); `run` is the loop `serve`
+//! starts, which keeps one batch in flight per destination, so a slow or failing
+//! destination never holds up the others, and stops claiming on shutdown.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::clients::ga4::{Ga4Client, Ga4Target};
+use super::clients::meta::{MetaClient, MetaTarget};
+use super::clients::{self, meta};
+use super::complete::{Completion, Tally, complete};
+use super::outcome::{self, Attempt, Outcome};
+use super::payload::{self, StoredEvent};
+use super::queue::{self, Claimed, DueDestination};
+use super::retry::expires_at;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Keys;
+use crate::db::Db;
+use crate::destinations::{self, Destination, Kind};
+use crate::error::AppResult;
+use crate::ingest::decide::max_age_ms;
+
+/// A claimed lease lasts this long; a crashed worker's deliveries are retaken after it.
+pub const LEASE_MS: i64 = 120_000;
+const META_BATCH: u64 = meta::MAX_BATCH as u64;
+const GA4_BATCH: u64 = 100;
+const DESTINATIONS_PER_ROUND: u64 = 16;
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+pub struct Dispatcher {
+    db: Db,
+    keys: Keys,
+    clock: Clock,
+    meta: MetaClient,
+    ga4: Ga4Client,
+    schedule: Vec<Duration>,
+    in_flight: Mutex<HashSet<Uuid>>,
+}
+
+impl Dispatcher {
+    pub fn new(db: Db, keys: Keys, clock: Clock, config: &Config) -> Self {
+        let http = clients::http_client();
+        Dispatcher {
+            meta: MetaClient {
+                http: http.clone(),
+                base: config.meta_api_base.clone(),
+                version: config.meta_api_version.clone(),
+            },
+            ga4: Ga4Client {
+                http,
+                base: config.ga4_api_base.clone(),
+            },
+            schedule: config.retry_schedule.clone(),
+            db,
+            keys,
+            clock,
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// One round: every destination with due work gets one batch. Returns the number of
+    /// deliveries processed.
+    pub async fn run_once(self: &Arc<Self>) -> AppResult<usize> {
+        let due =
+            queue::due_destinations(&self.db, self.clock.now_ms(), DESTINATIONS_PER_ROUND).await?;
+        let mut processed = 0;
+        for d in due {
+            processed += self.process(d).await?.total();
+        }
+        Ok(processed)
+    }
+
+    /// Runs rounds until `shutdown`, then lets in-flight batches finish.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            while tasks.try_join_next().is_some() {}
+            let started = self.start_round(&mut tasks).await;
+            if started == 0 {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                }
+            } else {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    Some(_) = tasks.join_next() => {}
+                }
+            }
+        }
+        tracing::info!(
+            in_flight = tasks.len(),
+            "dispatcher stopping: finishing in-flight sends"
+        );
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn start_round(self: &Arc<Self>, tasks: &mut JoinSet<()>) -> usize {
+        let busy = self.in_flight.lock().expect("in-flight set").len() as u64;
+        let due = match queue::due_destinations(
+            &self.db,
+            self.clock.now_ms(),
+            DESTINATIONS_PER_ROUND + busy,
+        )
+        .await
+        {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::warn!(error = %err, "claiming due destinations failed");
+                return 0;
+            }
+        };
+        let mut started = 0;
+        for d in due {
+            if !self
+                .in_flight
+                .lock()
+                .expect("in-flight set")
+                .insert(d.destination_id)
+            {
+                continue;
+            }
+            started += 1;
+            let this = self.clone();
+            tasks.spawn(async move {
+                if let Err(err) = this.process(d).await {
+                    tracing::warn!(error = %err, destination = %d.destination_id, "dispatch batch failed");
+                }
+                this.in_flight.lock().expect("in-flight set").remove(&d.destination_id);
+            });
+        }
+        started
+    }
+
+    /// Claims one batch of a destination, sends it and records the results.
+    pub async fn process(&self, due: DueDestination) -> AppResult<Tally> {
+        let destination =
+            match destinations::get(&self.db.conn, due.tenant_id, due.destination_id).await {
+                Ok(d) => d,
+                Err(_) => return Ok(Tally::default()), // deleted: its deliveries were failed with it
+            };
+        if destination.model.state != "active" {
+            let txn = self.db.begin_write().await?;
+            destinations::set_waiting_status(
+                &*txn,
+                due.tenant_id,
+                due.destination_id,
+                "pending",
+                "paused",
+                self.clock.now_ms(),
+            )
+            .await?;
+            txn.commit().await?;
+            return Ok(Tally::default());
+        }
+        let limit = if destination.kind == Kind::MetaCapi {
+            META_BATCH
+        } else {
+            GA4_BATCH
+        };
+        let claimed = queue::claim(&self.db, due, self.clock.now_ms(), LEASE_MS, limit).await?;
+        if claimed.is_empty() {
+            return Ok(Tally::default());
+        }
+        let ids: Vec<Uuid> = claimed.iter().map(|c| c.event_row_id).collect();
+        let events = payload::load(&self.db.conn, &self.keys, due.tenant_id, &ids).await?;
+        let completions = self.send(&destination, claimed, &events).await?;
+        let tally = complete(&self.db, &completions, &self.schedule, self.clock.now_ms()).await?;
+        tracing::info!(destination = %due.destination_id, kind = destination.kind.as_str(), ?tally, "dispatch batch done");
+        Ok(tally)
+    }
+
+    async fn send(
+        &self,
+        destination: &Destination,
+        claimed: Vec<Claimed>,
+        events: &std::collections::HashMap<Uuid, StoredEvent>,
+    ) -> AppResult<Vec<Completion>> {
+        let now = self.clock.now_ms();
+        let max_age = max_age_ms(destination.kind);
+        let mut completions = Vec::with_capacity(claimed.len());
+        let mut to_send: Vec<(Uuid, &StoredEvent)> = Vec::new();
+        let mut by_id = std::collections::HashMap::new();
+        for c in claimed {
+            let event = events.get(&c.event_row_id);
+            let expires = event
+                .map(|e| expires_at(e.event_time_ms, max_age))
+                .unwrap_or(now);
+            match event {
+                None => completions.push(local(
+                    c,
+                    Outcome::Fail,
+                    "payload_missing",
+                    "the event payload is no longer stored",
+                    expires,
+                )),
+                Some(_) if now >= expires => completions.push(local(
+                    c,
+                    Outcome::Expired,
+                    "expired",
+                    "too old to send",
+                    expires,
+                )),
+                Some(e) => {
+                    to_send.push((c.id, e));
+                    by_id.insert(c.id, (c, expires));
+                }
+            }
+        }
+        if to_send.is_empty() {
+            return Ok(completions);
+        }
+        let credential = destination.credential(&self.keys)?;
+        let results = match destination.kind {
+            Kind::MetaCapi => {
+                let target = MetaTarget {
+                    pixel_id: destination.settings.pixel_id.as_deref().unwrap_or_default(),
+                    access_token: &credential,
+                    test_event_code: destination.settings.test_event_code.as_deref(),
+                };
+                self.meta.send(&target, &to_send, &self.clock).await
+            }
+            Kind::Ga4Mp => {
+                let target = Ga4Target {
+                    measurement_id: destination
+                        .settings
+                        .measurement_id
+                        .as_deref()
+                        .unwrap_or_default(),
+                    api_secret: &credential,
+                };
+                self.ga4.send(&target, &to_send).await
+            }
+        };
+        for (id, result) in results {
+            if let Some((claimed, expires_at_ms)) = by_id.remove(&id) {
+                completions.push(Completion {
+                    claimed,
+                    result,
+                    expires_at_ms,
+                });
+            }
+        }
+        Ok(completions)
+    }
+}
+
+fn local(
+    claimed: Claimed,
+    outcome: Outcome,
+    code: &str,
+    message: &str,
+    expires_at_ms: i64,
+) -> Completion {
+    let attempt = Attempt {
+        error_code: Some(code.into()),
+        error_message: Some(message.into()),
+        ..Attempt::default()
+    };
+    Completion {
+        claimed,
+        result: outcome::Result { outcome, attempt },
+        expires_at_ms,
+    }
+}
+
+impl Tally {
+    pub fn total(&self) -> usize {
+        self.succeeded + self.retried + self.failed + self.dead + self.paused + self.lease_lost
+    }
+}

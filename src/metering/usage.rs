@@ -1,0 +1,163 @@
+//! Usage for a tenant and month: what the meter counted (by kind) and what is still
+//! pending. `GET /v1/usage` and the admin equivalent answer with this.
+
+use std::collections::BTreeMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::billing::plans;
+use crate::clock::rfc3339;
+use crate::entities::{deliveries, usage_meter};
+use crate::error::AppResult;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanSummary {
+    pub code: String,
+    pub included: i64,
+    pub hard_limit: Option<i64>,
+    pub limit_mode: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Usage {
+    pub period: String,
+    pub counted: i64,
+    pub by_kind: BTreeMap<String, i64>,
+    /// Deliveries not yet final (pending or paused).
+    pub pending: u64,
+    pub plan: Option<PlanSummary>,
+    #[schema(value_type = Vec<Object>)]
+    pub alerts: Vec<serde_json::Value>,
+    pub resets_at: String,
+}
+
+/// Start of the month after `period` (`YYYY-MM`), in ms.
+pub fn period_end_ms(period: &str) -> i64 {
+    let (year, month) = period
+        .split_once('-')
+        .map(|(y, m)| {
+            (
+                y.parse::<i32>().unwrap_or(1970),
+                m.parse::<u32>().unwrap_or(1),
+            )
+        })
+        .unwrap_or((1970, 1));
+    let (year, month) = if month >= 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    chrono::NaiveDate::from_ymd_opt(year, month, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc().timestamp_millis())
+        .unwrap_or_default()
+}
+
+/// Counted sends per kind for a tenant and month, straight from the meter.
+pub async fn counted(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    period: &str,
+) -> AppResult<BTreeMap<String, i64>> {
+    let rows = usage_meter::Entity::find()
+        .filter(usage_meter::Column::TenantId.eq(tenant_id))
+        .filter(usage_meter::Column::Period.eq(period))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.kind, r.counted)).collect())
+}
+
+/// Succeeded deliveries of a tenant in a month, counted from the deliveries themselves
+/// (the invariant: this equals the meter).
+pub async fn succeeded_deliveries(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    period: &str,
+) -> AppResult<i64> {
+    let select = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from("deliveries")
+        .and_where(Expr::col("tenant_id").eq(tenant_id))
+        .and_where(Expr::col("status").eq("succeeded"))
+        .and_where(Expr::col("succeeded_at").gte(period_end_ms(&previous(period))))
+        .and_where(Expr::col("succeeded_at").lt(period_end_ms(period)))
+        .to_owned();
+    let row = db.query_one(&select).await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+fn previous(period: &str) -> String {
+    let (year, month) = period
+        .split_once('-')
+        .map(|(y, m)| {
+            (
+                y.parse::<i32>().unwrap_or(1970),
+                m.parse::<u32>().unwrap_or(1),
+            )
+        })
+        .unwrap_or((1970, 1));
+    if month <= 1 {
+        format!("{}-12", year - 1)
+    } else {
+        format!("{year}-{:02}", month - 1)
+    }
+}
+
+pub async fn usage(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    plan_id: Option<Uuid>,
+    period: &str,
+) -> AppResult<Usage> {
+    let by_kind = counted(db, tenant_id, period).await?;
+    let pending = deliveries::Entity::find()
+        .filter(deliveries::Column::TenantId.eq(tenant_id))
+        .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
+        .count(db)
+        .await?;
+    let plan = match plan_id {
+        Some(id) => {
+            let plan = plans::get(db, id).await?;
+            Some(PlanSummary {
+                code: plan.model.code.clone(),
+                included: plan.included(),
+                hard_limit: plan.model.hard_limit,
+                limit_mode: plan.model.limit_mode.clone(),
+            })
+        }
+        None => None,
+    };
+    Ok(Usage {
+        period: period.to_string(),
+        counted: by_kind.values().sum(),
+        by_kind,
+        pending,
+        plan,
+        alerts: Vec::new(),
+        resets_at: rfc3339(period_end_ms(period)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_ends_at_the_next_month_start_utc() {
+        assert_eq!(
+            rfc3339(period_end_ms("2026-11")),
+            "2026-12-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(period_end_ms("2026-12")),
+            "2027-01-01T00:00:00.000Z"
+        );
+        assert_eq!(previous("2027-01"), "2026-12");
+    }
+}
