@@ -2,10 +2,14 @@
 //! database (a temp SQLite file, or a fresh PostgreSQL database when
 //! `KICKIN_TEST_POSTGRES_URL` is set) and talks to it over HTTP.
 
+mod mocks;
 mod support;
 
 mod admin;
 mod dedup;
+mod dispatch;
+mod dispatch_crash;
+mod dispatch_edges;
 mod ingest;
 mod isolation;
 mod malformed;
