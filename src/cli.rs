@@ -23,6 +23,12 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Compare every tenant's meter with its succeeded deliveries; exit 1 on any difference.
+    Reconcile {
+        /// Month to check (YYYY-MM); the current month by default.
+        #[arg(long, value_parser = parse_period)]
+        period: Option<String>,
+    },
     /// Manage operator admins.
     Admin {
         #[command(subcommand)]
@@ -42,4 +48,13 @@ pub enum AdminCommand {
         #[arg(long)]
         role: Option<String>,
     },
+}
+
+/// Accepts `YYYY-MM`.
+pub fn parse_period(value: &str) -> Result<String, String> {
+    if crate::clock::is_period(value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!("{value:?} is not a month like 2026-11"))
+    }
 }

@@ -53,6 +53,15 @@ pub fn day_of(ms: i64) -> String {
         .to_string()
 }
 
+/// Whether `p` is a month like `2026-11`.
+pub fn is_period(p: &str) -> bool {
+    let bytes = p.as_bytes();
+    bytes.len() == 7
+        && bytes[4] == b'-'
+        && p[..4].chars().all(|c| c.is_ascii_digit())
+        && p[5..].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

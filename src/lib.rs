@@ -22,6 +22,7 @@ pub mod destinations;
 pub mod dispatch;
 pub mod entities;
 pub mod error;
+pub mod housekeeping;
 pub mod ingest;
 pub mod metering;
 pub mod openapi;

@@ -39,6 +39,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let clock = Clock::system();
     match command {
         Command::Serve { demo } => serve(config, clock, demo).await,
+        Command::Reconcile { period } => {
+            let db = Db::connect(&config.database_url).await?;
+            let period = period.unwrap_or_else(|| kickin::clock::period_of(clock.now_ms()));
+            let rows = kickin::metering::reconcile::reconcile(&db.conn, &period).await?;
+            print!("{}", kickin::metering::reconcile::render(&period, &rows));
+            if rows.iter().all(|r| r.matches()) {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         Command::Migrate => {
             Db::connect(&config.database_url).await?.migrate().await?;
             println!("migrations applied");
@@ -94,6 +105,11 @@ async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
     let worker = role
         .runs_workers()
         .then(|| tokio::spawn(state.dispatcher.clone().run(stop.clone())));
+    let housekeeping = if role.runs_workers() {
+        kickin::housekeeping::spawn(state.db.clone(), state.clock.clone(), stop.clone())
+    } else {
+        Vec::new()
+    };
     let handle = app.server_handle();
     let http = role
         .serves_http()
@@ -118,6 +134,9 @@ async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
         worker.await?;
     }
     stopping_http.await;
+    for task in housekeeping {
+        task.await?;
+    }
     if let Some(http) = http {
         http.await??;
     }

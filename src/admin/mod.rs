@@ -35,6 +35,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/tenants/{id}/diagnostics",
                 web::get().to(tenants::get_diagnostics),
             )
+            .route("/tenants/{id}/usage", web::get().to(deliveries::get_usage))
+            .route("/deliveries", web::get().to(deliveries::list_deliveries))
+            .route("/deliveries/{id}", web::get().to(deliveries::get_delivery))
+            .route(
+                "/deliveries/{id}/replay",
+                web::post().to(deliveries::replay_delivery),
+            )
             .route(
                 "/tenants/{id}/destinations",
                 web::get().to(destinations::list_destinations),

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::auth::ApiKey;
-use crate::clock::period_of;
+use crate::clock::{is_period, period_of};
 use crate::dedup::diagnostics::{self, DiagnosticsReport};
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
@@ -27,14 +27,6 @@ impl PeriodQuery {
             ),
         }
     }
-}
-
-pub fn is_period(p: &str) -> bool {
-    let bytes = p.as_bytes();
-    bytes.len() == 7
-        && bytes[4] == b'-'
-        && p[..4].chars().all(|c| c.is_ascii_digit())
-        && p[5..].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
 }
 
 #[utoipa::path(get, path = "/v1/diagnostics", tag = "diagnostics", params(PeriodQuery),

@@ -6,8 +6,11 @@ use serde_json::Value;
 
 use super::auth::ApiKey;
 use super::body::{content_length, read_json};
+use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::ingest::response::LimitHit;
 use crate::ingest::{self, IngestResponse, MAX_EVENTS_PER_REQUEST, lookup};
+use crate::metering::usage::period_end_ms;
 use crate::startup::AppState;
 use crate::tenants::Scope;
 
@@ -54,6 +57,9 @@ pub async fn post_events(
     let events = events_of(&body)?;
     let now = state.clock.now_ms();
     let response = ingest::accept_events(&state.db, &state.keys, ctx, events, now).await?;
+    if let (Some(hit), 0) = (&response.limit_hit, response.accepted) {
+        return Err(plan_limit_reached(hit));
+    }
     let mut builder = if response.all_rejected() {
         HttpResponse::UnprocessableEntity()
     } else {
@@ -84,4 +90,23 @@ pub async fn get_event(
     )
     .await?;
     Ok(HttpResponse::Ok().json(event))
+}
+
+/// 429 for a request in which nothing fit the plan's hard limit.
+fn plan_limit_reached(hit: &LimitHit) -> AppError {
+    let resets_at = rfc3339(period_end_ms(&hit.period));
+    let mut e = AppError::new(
+        ErrorKind::TooManyRequests,
+        "plan_limit_reached",
+        format!(
+            "the plan's limit of {} sends this month is reached; it resets at {resets_at}",
+            hit.limit
+        ),
+    );
+    e.details =
+        Some(serde_json::json!({"limit": hit.limit, "used": hit.used, "resets_at": resets_at}));
+    e.retry_after = Some(
+        ((period_end_ms(&hit.period) - chrono::Utc::now().timestamp_millis()) / 1000).max(1) as u64,
+    );
+    e
 }

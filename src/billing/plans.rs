@@ -320,6 +320,15 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Plan> {
     Plan::from_model(model)
 }
 
+/// The plan of a tenant, if it has one.
+pub async fn for_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> AppResult<Option<Plan>> {
+    let tenant = crate::tenants::get(db, tenant_id).await?;
+    match tenant.plan_id {
+        Some(id) => Ok(Some(get(db, id).await?)),
+        None => Ok(None),
+    }
+}
+
 pub async fn list(db: &impl ConnectionTrait, page: PageRequest) -> AppResult<Page<PlanOut>> {
     let mut query = plans::Entity::find()
         .order_by_desc(plans::Column::Id)

@@ -6,10 +6,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::clock::rfc3339;
+use crate::clock::{period_of, rfc3339};
 use crate::entities::{deliveries, delivery_attempts, events};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
 use crate::ingest::lookup::DeliveryOut;
+use crate::metering::limits;
+use crate::metering::usage::period_end_ms;
 use crate::page::{Page, PageQuery};
 
 pub const STATUSES: [&str; 5] = ["pending", "succeeded", "failed", "dead", "paused"];
@@ -155,6 +157,32 @@ pub async fn get(
     })
 }
 
+/// A replay takes headroom again under a hard limit (429 when there is none left).
+async fn reserve_one(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    now: i64,
+) -> AppResult<Option<String>> {
+    let plan = crate::billing::plans::for_tenant(db, tenant_id).await?;
+    let Some(hard) = limits::hard_limit(plan.as_ref(), &period_of(now)) else {
+        return Ok(None);
+    };
+    let used = limits::lock_used(db, tenant_id, &hard.period).await?;
+    if used >= hard.limit {
+        let mut e = AppError::new(
+            ErrorKind::TooManyRequests,
+            "plan_limit_reached",
+            "the plan's limit of sends this month is reached",
+        );
+        e.details = Some(
+            serde_json::json!({"limit": hard.limit, "used": used, "resets_at": rfc3339(period_end_ms(&hard.period))}),
+        );
+        return Err(e);
+    }
+    limits::add_used(db, tenant_id, &hard.period, 1).await?;
+    Ok(Some(hard.period))
+}
+
 /// Puts a failed or dead delivery back in the queue with a fresh retry budget. A
 /// delivery that succeeded is never sent (or counted) again: 409.
 pub async fn replay(
@@ -179,7 +207,12 @@ pub async fn replay(
         }
         _ => {}
     }
+    let reserved_period = reserve_one(db, d.tenant_id, now).await?;
     let result = deliveries::Entity::update_many()
+        .col_expr(
+            deliveries::Column::ReservedPeriod,
+            Expr::value(reserved_period),
+        )
         .col_expr(deliveries::Column::Status, Expr::value("pending"))
         .col_expr(deliveries::Column::Attempts, Expr::value(0))
         .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now))

@@ -173,6 +173,15 @@ pub async fn create(
     now: i64,
 ) -> AppResult<Destination> {
     let (kind, name, settings, secret) = input.validate()?;
+    let plan = crate::billing::plans::for_tenant(db, tenant_id).await?;
+    if let Some(max) = plan.and_then(|p| p.model.max_destinations)
+        && count(db, tenant_id).await? >= max as u64
+    {
+        return Err(AppError::unprocessable(
+            "destination_limit_reached",
+            format!("the plan allows {max} destinations; delete one or change plan"),
+        ));
+    }
     let model = destinations::ActiveModel {
         tenant_id: Set(tenant_id),
         id: Set(Uuid::now_v7()),
@@ -238,6 +247,32 @@ pub async fn update(
     Ok(updated)
 }
 
+/// Waiting deliveries of a deleted destination will never be sent: their hard-limit
+/// headroom goes back to the tenant.
+async fn release_reservations(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> AppResult<()> {
+    let waiting = deliveries::Entity::find()
+        .filter(deliveries::Column::TenantId.eq(tenant_id))
+        .filter(deliveries::Column::DestinationId.eq(id))
+        .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
+        .filter(deliveries::Column::ReservedPeriod.is_not_null())
+        .all(db)
+        .await?;
+    let mut by_period: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for d in waiting {
+        *by_period
+            .entry(d.reserved_period.unwrap_or_default())
+            .or_default() += 1;
+    }
+    for (period, n) in by_period {
+        crate::metering::limits::add_used(db, tenant_id, &period, -n).await?;
+    }
+    Ok(())
+}
+
 /// Moves a destination's waiting deliveries between `pending` and `paused`. Resumed
 /// deliveries are due at once; a lease held by a worker is cleared either way.
 pub async fn set_waiting_status(
@@ -275,6 +310,7 @@ pub async fn set_waiting_status(
 /// and deliveries still waiting for it end as `failed`.
 pub async fn delete(db: &impl ConnectionTrait, current: Destination, now: i64) -> AppResult<()> {
     let (tenant_id, id) = (current.model.tenant_id, current.model.id);
+    release_reservations(db, tenant_id, id).await?;
     let mut active: destinations::ActiveModel = current.model.into();
     active.deleted_at = Set(Some(now));
     active.state = Set("disabled".into());

@@ -17,7 +17,7 @@ use crate::clock::period_of;
 use crate::db::Db;
 use crate::entities::{deliveries, delivery_attempts, destinations};
 use crate::error::AppResult;
-use crate::metering;
+use crate::metering::{self, alerts, limits};
 
 /// What a batch came to, for logs and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +105,7 @@ pub async fn complete(
     let mut tally = Tally::default();
     let mut delivered_by_kind: HashMap<&'static str, i64> = HashMap::new();
     let mut paused_reason = None;
+    let mut released: HashMap<String, i64> = HashMap::new();
     let mut destination_wait: Option<i64> = None;
     let txn = db.begin_write().await?;
     for c in completions {
@@ -131,8 +132,16 @@ pub async fn complete(
                     .or_default() += 1;
             }
             "pending" => tally.retried += 1,
-            "failed" => tally.failed += 1,
-            "dead" => tally.dead += 1,
+            "failed" | "dead" => {
+                if t.status == "failed" {
+                    tally.failed += 1
+                } else {
+                    tally.dead += 1
+                }
+                if let Some(period) = &c.claimed.reserved_period {
+                    *released.entry(period.clone()).or_default() += 1;
+                }
+            }
             _ => {
                 tally.paused += 1;
                 paused_reason = t.last_error.clone();
@@ -161,8 +170,16 @@ pub async fn complete(
     }
     if let Some(first) = completions.first() {
         let period = period_of(now_ms);
+        let tenant_id = first.claimed.tenant_id;
+        let delivered: i64 = delivered_by_kind.values().sum();
         for (kind, n) in delivered_by_kind {
-            metering::add(&*txn, first.claimed.tenant_id, &period, kind, n).await?;
+            metering::add(&*txn, tenant_id, &period, kind, n).await?;
+        }
+        if delivered > 0 {
+            alerts::record_included(&*txn, tenant_id, &period, now_ms).await?;
+        }
+        for (period, n) in released {
+            limits::add_used(&*txn, tenant_id, &period, -n).await?;
         }
         if let Some(reason) = paused_reason {
             pause_destination(

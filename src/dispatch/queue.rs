@@ -20,6 +20,8 @@ pub struct Claimed {
     pub kind: Kind,
     pub attempts: i32,
     pub lease_token: Uuid,
+    /// The month whose hard-limit headroom the delivery holds, if any.
+    pub reserved_period: Option<String>,
 }
 
 /// A destination with due work, oldest first.
@@ -93,7 +95,8 @@ pub async fn claim(
     limit: u64,
 ) -> Result<Vec<Claimed>, DbErr> {
     let token = Uuid::now_v7();
-    let returning = "RETURNING tenant_id, id, event_row_id, destination_id, kind, attempts";
+    let returning =
+        "RETURNING tenant_id, id, event_row_id, destination_id, kind, attempts, reserved_period";
     let (sql, values): (String, Vec<Value>) = match db.backend() {
         DatabaseBackend::Postgres => (
             format!(
@@ -101,7 +104,7 @@ pub async fn claim(
                  ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) \
                  UPDATE deliveries d SET locked_until = ?, lease_token = ? FROM picked \
                  WHERE d.tenant_id = picked.tenant_id AND d.id = picked.id \
-                 RETURNING d.tenant_id, d.id, d.event_row_id, d.destination_id, d.kind, d.attempts"
+                 RETURNING d.tenant_id, d.id, d.event_row_id, d.destination_id, d.kind, d.attempts, d.reserved_period"
             ),
             vec![
                 due.tenant_id.into(),
@@ -146,6 +149,7 @@ pub async fn claim(
                 .ok_or_else(|| DbErr::Custom(format!("unknown delivery kind {kind}")))?,
             attempts: r.try_get("", "attempts")?,
             lease_token: token,
+            reserved_period: r.try_get("", "reserved_period")?,
         });
     }
     claimed.sort_by_key(|c| c.id);

@@ -19,6 +19,8 @@ pub struct Model {
     pub succeeded_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The month whose hard-limit headroom this delivery holds (hard plans only).
+    pub reserved_period: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

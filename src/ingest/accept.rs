@@ -11,9 +11,11 @@ use uuid::Uuid;
 
 use super::decide::{Decision, decide, unknown_destinations};
 use super::event::{ParseContext, Rejection, ValidatedEvent, Warning};
+use super::limit;
 use super::response::{DeliveryResult, ErrorBody, EventResult, IngestResponse};
 use super::stored;
-use crate::clock::{MS_PER_HOUR, day_of};
+use crate::billing::plans;
+use crate::clock::{MS_PER_HOUR, day_of, period_of};
 use crate::crypto::Keys;
 use crate::db::Db;
 use crate::dedup::diagnostics::Counters;
@@ -21,12 +23,13 @@ use crate::dedup::keys::{self, DedupKey};
 use crate::destinations::{self, Destination};
 use crate::entities::{deliveries, events};
 use crate::error::AppResult;
+use crate::metering::limits;
 use crate::tenants::TenantContext;
 
 const INSERT_CHUNK: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(super) enum Target {
     Candidate,
     SeenEarlierInRequest,
     Skipped(&'static str),
@@ -34,14 +37,14 @@ enum Target {
     Duplicate,
 }
 
-struct Planned {
-    event: ValidatedEvent,
-    row_id: Uuid,
+pub(super) struct Planned {
+    pub(super) event: ValidatedEvent,
+    pub(super) row_id: Uuid,
     /// One entry per tenant destination, same order as the destination list.
-    targets: Vec<Target>,
+    pub(super) targets: Vec<Target>,
 }
 
-fn key_of(event: &ValidatedEvent, destination: &Destination) -> DedupKey {
+pub(super) fn key_of(event: &ValidatedEvent, destination: &Destination) -> DedupKey {
     DedupKey {
         destination_id: destination.id(),
         event_name: event.event_name.clone(),
@@ -121,15 +124,53 @@ pub async fn accept_events(
     let to_claim = first_occurrences(&mut planned, &dests);
     let window_ms = i64::from(ctx.dedup_window_hours) * MS_PER_HOUR;
 
+    let plan = match ctx.plan_id {
+        Some(id) => Some(plans::get(&db.conn, id).await?),
+        None => None,
+    };
+    let hard = limits::hard_limit(plan.as_ref(), &period_of(now_ms));
+
     let txn = db.begin_write().await?;
+    // Locking the quota row first serializes this tenant's hard-limited requests.
+    let used = match &hard {
+        Some(h) => Some(limits::lock_used(&*txn, ctx.tenant_id, &h.period).await?),
+        None => None,
+    };
     let won = keys::claim(&*txn, ctx.tenant_id, &to_claim, now_ms, window_ms).await?;
     resolve(&mut planned, &dests, &won);
-    insert_rows(&*txn, keys, ctx.tenant_id, &planned, &dests, now_ms).await?;
+    let limit_hit = match (&hard, used) {
+        (Some(hard), Some(used)) => {
+            limit::enforce(
+                &*txn,
+                ctx.tenant_id,
+                &mut planned,
+                &dests,
+                hard,
+                used,
+                now_ms,
+            )
+            .await?
+        }
+        _ => None,
+    };
+    let reserved_period = hard.map(|h| h.period);
+    insert_rows(
+        &*txn,
+        keys,
+        ctx.tenant_id,
+        &planned,
+        &dests,
+        reserved_period.as_deref(),
+        now_ms,
+    )
+    .await?;
     counters(&planned, &dests)
         .save(&*txn, ctx.tenant_id, &day_of(now_ms))
         .await?;
     txn.commit().await?;
-    Ok(respond(planned, &dests))
+    let mut response = respond(planned, &dests);
+    response.limit_hit = limit_hit;
+    Ok(response)
 }
 
 fn resolve(
@@ -150,7 +191,7 @@ fn resolve(
     }
 }
 
-fn is_queued(target: &Target) -> bool {
+pub(super) fn is_queued(target: &Target) -> bool {
     matches!(target, Target::Queued(_))
 }
 
@@ -160,6 +201,7 @@ async fn insert_rows(
     tenant_id: Uuid,
     planned: &[Result<Planned, Rejection>],
     dests: &[Destination],
+    reserved_period: Option<&str>,
     now_ms: i64,
 ) -> AppResult<()> {
     let accepted: Vec<&Planned> = planned
@@ -190,6 +232,7 @@ async fn insert_rows(
                     *delivery_id,
                     p.row_id,
                     dest,
+                    reserved_period,
                     now_ms,
                 ));
             }
@@ -211,6 +254,7 @@ fn delivery_row(
     id: Uuid,
     event_row_id: Uuid,
     dest: &Destination,
+    reserved_period: Option<&str>,
     now_ms: i64,
 ) -> deliveries::ActiveModel {
     // A paused destination's deliveries wait in `paused` until its credentials are fixed.
@@ -234,6 +278,7 @@ fn delivery_row(
         succeeded_at: Set(None),
         created_at: Set(now_ms),
         updated_at: Set(now_ms),
+        reserved_period: Set(reserved_period.map(str::to_string)),
     }
 }
 
@@ -303,6 +348,7 @@ fn respond(planned: Vec<Result<Planned, Rejection>>, dests: &[Destination]) -> I
         })
         .collect();
     IngestResponse {
+        limit_hit: None,
         accepted: tally.get("accepted").copied().unwrap_or(0),
         duplicates: tally.get("duplicate").copied().unwrap_or(0),
         skipped: tally.get("skipped").copied().unwrap_or(0),

@@ -6,6 +6,7 @@ pub mod accept;
 mod custom_data;
 pub mod decide;
 pub mod event;
+mod limit;
 pub mod lookup;
 pub mod names;
 pub mod pii;

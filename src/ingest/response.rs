@@ -7,11 +7,22 @@ use super::event::Warning;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IngestResponse {
+    /// Set when events were refused for the plan's hard limit.
+    #[serde(skip)]
+    pub limit_hit: Option<LimitHit>,
     pub accepted: usize,
     pub duplicates: usize,
     pub skipped: usize,
     pub rejected: usize,
     pub results: Vec<EventResult>,
+}
+
+/// The hard limit figures a refused request reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitHit {
+    pub limit: i64,
+    pub used: i64,
+    pub period: String,
 }
 
 impl IngestResponse {

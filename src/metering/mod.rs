@@ -2,6 +2,9 @@
 //! incremented only by `add`, and `add` is called only in the transaction that moves
 //! deliveries from their lease to `succeeded`.
 
+pub mod alerts;
+pub mod limits;
+pub mod reconcile;
 pub mod usage;
 
 use sea_orm::sea_query::{Expr, OnConflict, Query};

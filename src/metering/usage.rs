@@ -8,7 +8,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::alerts::{self, Alert};
 use crate::billing::plans;
+use crate::billing::pricing::{Priced, TierMode, price};
 use crate::clock::rfc3339;
 use crate::entities::{deliveries, usage_meter};
 use crate::error::AppResult;
@@ -29,8 +31,9 @@ pub struct Usage {
     /// Deliveries not yet final (pending or paused).
     pub pending: u64,
     pub plan: Option<PlanSummary>,
-    #[schema(value_type = Vec<Object>)]
-    pub alerts: Vec<serde_json::Value>,
+    pub alerts: Vec<Alert>,
+    /// The month's invoice if nothing else arrived: plan fee + tiers for counted + pending.
+    pub projected: Option<Priced>,
     pub resets_at: String,
 }
 
@@ -54,6 +57,11 @@ pub fn period_end_ms(period: &str) -> i64 {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc().timestamp_millis())
         .unwrap_or_default()
+}
+
+/// Start of `period` (`YYYY-MM`), in ms.
+pub fn period_start_ms(period: &str) -> i64 {
+    period_end_ms(&previous(period))
 }
 
 /// Counted sends per kind for a tenant and month, straight from the meter.
@@ -82,7 +90,7 @@ pub async fn succeeded_deliveries(
         .from("deliveries")
         .and_where(Expr::col("tenant_id").eq(tenant_id))
         .and_where(Expr::col("status").eq("succeeded"))
-        .and_where(Expr::col("succeeded_at").gte(period_end_ms(&previous(period))))
+        .and_where(Expr::col("succeeded_at").gte(period_start_ms(period)))
         .and_where(Expr::col("succeeded_at").lt(period_end_ms(period)))
         .to_owned();
     let row = db.query_one(&select).await?;
@@ -109,6 +117,8 @@ fn previous(period: &str) -> String {
     }
 }
 
+/// Usage of a tenant for a month, with the plan's figures, alerts and the projected
+/// invoice amount (the same pricing the invoice uses, applied to counted + pending).
 pub async fn usage(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -116,30 +126,39 @@ pub async fn usage(
     period: &str,
 ) -> AppResult<Usage> {
     let by_kind = counted(db, tenant_id, period).await?;
+    let counted: i64 = by_kind.values().sum();
     let pending = deliveries::Entity::find()
         .filter(deliveries::Column::TenantId.eq(tenant_id))
         .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
         .count(db)
         .await?;
     let plan = match plan_id {
-        Some(id) => {
-            let plan = plans::get(db, id).await?;
-            Some(PlanSummary {
-                code: plan.model.code.clone(),
-                included: plan.included(),
-                hard_limit: plan.model.hard_limit,
-                limit_mode: plan.model.limit_mode.clone(),
-            })
-        }
+        Some(id) => Some(plans::get(db, id).await?),
         None => None,
     };
+    let projected = plan.as_ref().and_then(|p| {
+        let mode = TierMode::parse(&p.model.tier_mode)?;
+        Some(price(
+            &p.model.currency,
+            p.model.monthly_fee,
+            mode,
+            &p.tiers,
+            counted + pending as i64,
+        ))
+    });
     Ok(Usage {
         period: period.to_string(),
-        counted: by_kind.values().sum(),
+        counted,
         by_kind,
         pending,
-        plan,
-        alerts: Vec::new(),
+        plan: plan.map(|p| PlanSummary {
+            code: p.model.code.clone(),
+            included: p.included(),
+            hard_limit: p.model.hard_limit,
+            limit_mode: p.model.limit_mode.clone(),
+        }),
+        alerts: alerts::list(db, tenant_id, period).await?,
+        projected,
         resets_at: rfc3339(period_end_ms(period)),
     })
 }

@@ -96,6 +96,15 @@ pub async fn issue(
         return Err(AppError::invalid("name", "name must be 1-100 characters"));
     }
     let scopes = parse_scopes(&input.scopes)?;
+    let plan = crate::billing::plans::for_tenant(db, tenant_id).await?;
+    if let Some(max) = plan.and_then(|p| p.model.max_api_keys)
+        && count_active(db, tenant_id).await? >= max as u64
+    {
+        return Err(AppError::unprocessable(
+            "api_key_limit_reached",
+            format!("the plan allows {max} active API keys; revoke one or change plan"),
+        ));
+    }
     let scope_names: Vec<String> = scopes.iter().map(|s| s.as_str().to_string()).collect();
     let (key, prefix) = generate_api_key();
     let model = api_keys::ActiveModel {

@@ -12,5 +12,6 @@ mod dispatch_crash;
 mod dispatch_edges;
 mod ingest;
 mod isolation;
+mod limits;
 mod malformed;
 mod privacy;

@@ -1,0 +1,100 @@
+//! Hard plan limits. For a plan in `hard` mode, counted + pending sends of a month may
+//! never exceed `hard_limit`. Headroom is reserved atomically on a per-tenant,
+//! per-month row (`quota_usage.used`): the ingest transaction locks the row with an
+//! upsert (a write first, so SQLite takes its write lock and PostgreSQL a row lock),
+//! reserves what fits, and commits with the deliveries. Failed and dead deliveries give
+//! their reservation back; `recompute` repairs any drift from the deliveries themselves.
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use crate::billing::plans::Plan;
+
+/// A hard limit in force for a month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HardLimit {
+    pub limit: i64,
+    pub period: String,
+}
+
+/// The hard limit of a plan, when it is in hard mode.
+pub fn hard_limit(plan: Option<&Plan>, period: &str) -> Option<HardLimit> {
+    let plan = plan?;
+    (plan.model.limit_mode == "hard").then_some(())?;
+    Some(HardLimit {
+        limit: plan.model.hard_limit?,
+        period: period.to_string(),
+    })
+}
+
+/// Locks the tenant's row for the period (creating it) and returns what is used.
+pub async fn lock_used(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    period: &str,
+) -> Result<i64, DbErr> {
+    let mut upsert = Query::insert();
+    upsert
+        .into_table("quota_usage")
+        .columns(["tenant_id", "period", "used"])
+        .values_panic([tenant_id.into(), period.into(), 0i64.into()])
+        .on_conflict(
+            OnConflict::columns(["tenant_id", "period"])
+                .value("used", Expr::cust("quota_usage.used"))
+                .to_owned(),
+        )
+        .returning(Query::returning().column("used"));
+    let row = db
+        .query_one(&upsert)
+        .await?
+        .ok_or_else(|| DbErr::Custom("quota row not returned".into()))?;
+    row.try_get("", "used")
+}
+
+/// Adds `delta` (positive: reserve; negative: release) to the used headroom, never below 0.
+pub async fn add_used(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    period: &str,
+    delta: i64,
+) -> Result<(), DbErr> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let update = Query::update()
+        .table("quota_usage")
+        // `delta` is an integer: formatting it into the expression is safe.
+        .value(
+            "used",
+            Expr::cust(format!(
+                "CASE WHEN used + ({delta}) < 0 THEN 0 ELSE used + ({delta}) END"
+            )),
+        )
+        .and_where(Expr::col("tenant_id").eq(tenant_id))
+        .and_where(Expr::col("period").eq(period))
+        .to_owned();
+    db.execute(&update).await?;
+    Ok(())
+}
+
+/// Sets every tenant's used headroom for `period` to what its deliveries hold: the ones
+/// reserved in that month that are still waiting or succeeded.
+pub async fn recompute(db: &impl ConnectionTrait, period: &str) -> Result<u64, DbErr> {
+    // Only a `YYYY-MM` string is ever formatted into the statement.
+    if !crate::clock::is_period(period) {
+        return Err(DbErr::Custom(format!("not a period: {period:?}")));
+    }
+    let update = Query::update()
+        .table("quota_usage")
+        .value(
+            "used",
+            Expr::cust(format!(
+                "(SELECT COUNT(*) FROM deliveries d WHERE d.tenant_id = quota_usage.tenant_id \
+                 AND d.reserved_period = '{period}' AND d.status IN ('pending', 'paused', 'succeeded'))"
+            )),
+        )
+        .and_where(Expr::col("period").eq(period))
+        .to_owned();
+    Ok(db.execute(&update).await?.rows_affected())
+}
