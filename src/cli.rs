@@ -29,10 +29,25 @@ pub enum Command {
         #[arg(long, value_parser = parse_period)]
         period: Option<String>,
     },
+    /// Month-end billing.
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Manage operator admins.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// Issue the invoices of a closed month (idempotent) and sync them to Stripe when
+    /// configured; prints the run report; exit 0 when every invoice is issued.
+    Run {
+        #[arg(long, value_parser = parse_period)]
+        period: String,
     },
 }
 

@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use kickin::accounts::{self, Role};
-use kickin::cli::{AdminCommand, Cli, Command};
+use kickin::cli::{AdminCommand, BillingCommand, Cli, Command};
 use kickin::clock::Clock;
 use kickin::config::{self, Config};
 use kickin::db::Db;
@@ -39,6 +39,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let clock = Clock::system();
     match command {
         Command::Serve { demo } => serve(config, clock, demo).await,
+        Command::Billing {
+            command: BillingCommand::Run { period },
+        } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            let stripe = match &config.stripe_secret_key {
+                Some(secret) => Some(
+                    kickin::billing::stripe_sync::StripeSync::new(secret, &config.stripe_api_base)
+                        .map_err(anyhow::Error::msg)?,
+                ),
+                None => None,
+            };
+            let report = kickin::billing::run::run(&db, stripe.as_ref(), &period, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.all_issued() {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         Command::Reconcile { period } => {
             let db = Db::connect(&config.database_url).await?;
             let period = period.unwrap_or_else(|| kickin::clock::period_of(clock.now_ms()));
@@ -110,6 +132,18 @@ async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    let scheduler = role.runs_workers().then(|| {
+        let stripe = state.config.stripe_secret_key.as_ref().and_then(|secret| {
+            kickin::billing::stripe_sync::StripeSync::new(secret, &state.config.stripe_api_base)
+                .ok()
+        });
+        tokio::spawn(kickin::billing::scheduler::run_loop(
+            state.db.clone(),
+            stripe,
+            state.clock.clone(),
+            stop.clone(),
+        ))
+    });
     let handle = app.server_handle();
     let http = role
         .serves_http()
@@ -134,6 +168,9 @@ async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
         worker.await?;
     }
     stopping_http.await;
+    if let Some(scheduler) = scheduler {
+        scheduler.await?;
+    }
     for task in housekeeping {
         task.await?;
     }

@@ -38,6 +38,8 @@ impl Modify for Security {
         api::deliveries::get_usage,
         admin::deliveries::list_deliveries, admin::deliveries::get_delivery, admin::deliveries::replay_delivery,
         admin::deliveries::get_usage,
+        admin::billing::create_run, admin::billing::list_invoices, admin::billing::get_invoice,
+        admin::billing::reconciliation_csv,
         admin::session::create_session,
         admin::plans::list_plans, admin::plans::create_plan, admin::plans::get_plan, admin::plans::update_plan,
         admin::tenants::list_tenants, admin::tenants::create_tenant, admin::tenants::get_tenant,

@@ -11,6 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
 use crate::api::errors::{json_error, not_found, path_error, query_error};
+use crate::billing::stripe_sync::StripeSync;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::Keys;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<Uuid>>>,
     pub dispatcher: Arc<Dispatcher>,
+    /// Set when `KICKIN_STRIPE_SECRET_KEY` is.
+    pub stripe: Option<Arc<StripeSync>>,
     /// `serve --demo`: the built-in Meta/GA4 sandbox is mounted.
     pub demo: bool,
 }
@@ -50,6 +53,12 @@ impl AppState {
             clock.clone(),
             &config,
         ));
+        let stripe = match &config.stripe_secret_key {
+            Some(secret) => Some(Arc::new(
+                StripeSync::new(secret, &config.stripe_api_base).map_err(anyhow::Error::msg)?,
+            )),
+            None => None,
+        };
         Ok(AppState {
             db,
             keys,
@@ -57,6 +66,7 @@ impl AppState {
             config: Arc::new(config),
             limiter,
             dispatcher,
+            stripe,
             demo,
         })
     }

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_core;
 mod m20261128_000002_limits;
+mod m20261128_000003_billing;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_core::Migration),
             Box::new(m20261128_000002_limits::Migration),
+            Box::new(m20261128_000003_billing::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! The web console will reuse the same domain services.
 
 pub mod auth;
+pub mod billing;
 pub mod deliveries;
 pub mod destinations;
 pub mod plans;
@@ -36,6 +37,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::get().to(tenants::get_diagnostics),
             )
             .route("/tenants/{id}/usage", web::get().to(deliveries::get_usage))
+            .route("/billing/runs", web::post().to(billing::create_run))
+            .route("/invoices", web::get().to(billing::list_invoices))
+            .route("/invoices/{id}", web::get().to(billing::get_invoice))
+            .route(
+                "/invoices/{id}/reconciliation.csv",
+                web::get().to(billing::reconciliation_csv),
+            )
             .route("/deliveries", web::get().to(deliveries::list_deliveries))
             .route("/deliveries/{id}", web::get().to(deliveries::get_delivery))
             .route(

@@ -1,4 +1,10 @@
-//! Plans and their pricing tiers (billing runs and Stripe sync build on these).
+//! Plans and tier pricing, month-end billing runs, invoices, Stripe sync, the scheduler
+//! and the reconciliation export.
 
+pub mod export;
+pub mod invoices;
 pub mod plans;
 pub mod pricing;
+pub mod run;
+pub mod scheduler;
+pub mod stripe_sync;

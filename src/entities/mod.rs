@@ -7,6 +7,8 @@ pub mod deliveries;
 pub mod delivery_attempts;
 pub mod destinations;
 pub mod events;
+pub mod invoice_lines;
+pub mod invoices;
 pub mod plans;
 pub mod tenants;
 pub mod usage_meter;

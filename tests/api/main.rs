@@ -6,6 +6,7 @@ mod mocks;
 mod support;
 
 mod admin;
+mod billing;
 mod dedup;
 mod dispatch;
 mod dispatch_crash;

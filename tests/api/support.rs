@@ -55,7 +55,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Clock,
     pub state: actix_web::web::Data<AppState>,
-    pub admin_token: String,
+    pub admin_token: std::sync::Mutex<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -116,23 +116,15 @@ pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
-    let mut test_app = TestApp {
+    let test_app = TestApp {
         base,
         client,
         clock,
         state,
-        admin_token: String::new(),
+        admin_token: Default::default(),
         _dir: dir,
     };
-    let (status, body) = test_app
-        .post_json(
-            "/admin/api/session",
-            None,
-            json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 200, "admin login: {body}");
-    test_app.admin_token = body["token"].as_str().expect("token").to_string();
+    test_app.login().await;
     test_app
 }
 
@@ -143,6 +135,23 @@ pub struct Tenant {
 }
 
 impl TestApp {
+    /// Logs the owner in (again, e.g. after moving the clock past the session expiry).
+    pub async fn login(&self) {
+        let (status, body) = self
+            .post_json(
+                "/admin/api/session",
+                None,
+                json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "admin login: {body}");
+        *self.admin_token.lock().unwrap() = body["token"].as_str().expect("token").to_string();
+    }
+
+    pub fn token(&self) -> String {
+        self.admin_token.lock().unwrap().clone()
+    }
+
     pub async fn request(
         &self,
         method: reqwest::Method,
@@ -181,13 +190,11 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        self.request(
-            method,
-            &format!("/admin/api{path}"),
-            Some(&self.admin_token),
-            body,
-        )
-        .await
+        {
+            let token = self.token();
+            self.request(method, &format!("/admin/api{path}"), Some(&token), body)
+                .await
+        }
     }
 
     /// Sends raw bytes to `POST /v1/events`.

@@ -5,6 +5,7 @@
 pub mod ga4;
 pub mod meta;
 mod meta_rules;
+pub mod stripe;
 
 use std::sync::{Arc, Mutex};
 
