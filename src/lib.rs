@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod billing;
 pub mod bootstrap;
 pub mod cli;
@@ -28,5 +29,6 @@ pub mod metering;
 pub mod openapi;
 pub mod page;
 pub mod startup;
+pub mod stats;
 pub mod telemetry;
 pub mod tenants;

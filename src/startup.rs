@@ -27,6 +27,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<Uuid>>>,
     pub dispatcher: Arc<Dispatcher>,
+    /// Console logins per client address: 10 a minute.
+    pub login_limiter: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Set when `KICKIN_STRIPE_SECRET_KEY` is.
     pub stripe: Option<Arc<StripeSync>>,
     /// `serve --demo`: the built-in Meta/GA4 sandbox is mounted.
@@ -59,6 +61,8 @@ impl AppState {
             )),
             None => None,
         };
+        let per_minute = Quota::per_minute(NonZeroU32::new(10).expect("10 is not zero"));
+        let login_limiter = Arc::new(RateLimiter::keyed(per_minute));
         Ok(AppState {
             db,
             keys,
@@ -66,6 +70,7 @@ impl AppState {
             config: Arc::new(config),
             limiter,
             dispatcher,
+            login_limiter,
             stripe,
             demo,
         })
@@ -81,7 +86,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
         .route("/readyz", web::get().to(api::service::readyz))
         .route("/openapi.json", web::get().to(api::service::openapi))
         .configure(api::routes)
-        .configure(admin::routes);
+        .configure(admin::routes)
+        .configure(admin::console::routes);
 }
 
 pub struct Application {

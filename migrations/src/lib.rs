@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_core;
 mod m20261128_000002_limits;
 mod m20261128_000003_billing;
+mod m20261128_000004_audit;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_core::Migration),
             Box::new(m20261128_000002_limits::Migration),
             Box::new(m20261128_000003_billing::Migration),
+            Box::new(m20261128_000004_audit::Migration),
         ]
     }
 }

@@ -19,6 +19,18 @@ pub struct Admin {
 }
 
 impl Admin {
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            id: self.id,
+            email: self.email.clone(),
+        }
+    }
+
+    /// Records an action of this admin in the audit log.
+    pub async fn audit(&self, state: &AppState, change: crate::audit::Change) -> AppResult<()> {
+        crate::audit::record(&state.db.conn, &self.actor(), change, state.clock.now_ms()).await
+    }
+
     /// 403 for read-only admins.
     pub fn require_write(&self) -> AppResult<()> {
         if self.role.can_write() {

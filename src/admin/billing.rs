@@ -5,6 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::Admin;
+use crate::audit::Change;
 use crate::billing::{export, invoices, run};
 use crate::error::AppResult;
 use crate::page::PageQuery;
@@ -33,6 +34,14 @@ pub async fn create_run(
         state.clock.now_ms(),
     )
     .await?;
+    let summary =
+        serde_json::json!({"invoices": report.invoices.len(), "failed": report.failed.len()});
+    admin
+        .audit(
+            &state,
+            Change::new("billing.run", "period", &body.period).after(&summary),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

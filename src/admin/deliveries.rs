@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::auth::Admin;
 use crate::api::diagnostics::PeriodQuery;
+use crate::audit::Change;
 use crate::deliveries::{self, DeliveryFilter};
 use crate::error::AppResult;
 use crate::metering::usage;
@@ -42,6 +43,12 @@ pub async fn replay_delivery(
     let txn = state.db.begin_write().await?;
     let delivery = deliveries::replay(&*txn, None, *id, state.clock.now_ms()).await?;
     txn.commit().await?;
+    admin
+        .audit(
+            &state,
+            Change::new("delivery.replay", "delivery", *id).after(&delivery),
+        )
+        .await?;
     Ok(HttpResponse::Accepted().json(delivery))
 }
 

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use super::auth::Admin;
+use crate::audit::Change;
 use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
@@ -45,6 +46,12 @@ pub async fn create_destination(
         now,
     )
     .await?;
+    admin
+        .audit(
+            &state,
+            Change::new("destination.create", "destination", created.id()).after(&created.to_out()),
+        )
+        .await?;
     Ok(HttpResponse::Created().json(created.to_out()))
 }
 
@@ -68,9 +75,19 @@ pub async fn update_destination(
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let current = destinations::get_any(&state.db.conn, *id).await?;
+    let before = current.to_out();
     let now = state.clock.now_ms();
-    let updated =
-        destinations::update(&state.db.conn, &state.keys, current, body.into_inner(), now).await?;
+    let txn = state.db.begin_write().await?;
+    let updated = destinations::update(&*txn, &state.keys, current, body.into_inner(), now).await?;
+    txn.commit().await?;
+    admin
+        .audit(
+            &state,
+            Change::new("destination.update", "destination", *id)
+                .before(&before)
+                .after(&updated.to_out()),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(updated.to_out()))
 }
 
@@ -83,8 +100,15 @@ pub async fn delete_destination(
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let current = destinations::get_any(&state.db.conn, *id).await?;
+    let before = current.to_out();
     let txn = state.db.begin_write().await?;
     destinations::delete(&*txn, current, state.clock.now_ms()).await?;
     txn.commit().await?;
+    admin
+        .audit(
+            &state,
+            Change::new("destination.delete", "destination", *id).before(&before),
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod console;
 pub mod deliveries;
 pub mod destinations;
 pub mod plans;

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use super::auth::Admin;
+use crate::audit::Change;
 use crate::billing::plans::{self, PlanIn, PlanOut, PlanPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
@@ -28,6 +29,12 @@ pub async fn create_plan(
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let plan = plans::create(&state.db.conn, body.into_inner(), state.clock.now_ms()).await?;
+    admin
+        .audit(
+            &state,
+            Change::new("plan.create", "plan", plan.model.id).after(&plan.to_out()),
+        )
+        .await?;
     Ok(HttpResponse::Created().json(plan.to_out()))
 }
 
@@ -50,6 +57,15 @@ pub async fn update_plan(
     body: web::Json<PlanPatch>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
+    let before = plans::get(&state.db.conn, *id).await?.to_out();
     let plan = plans::update(&state.db.conn, *id, body.into_inner(), state.clock.now_ms()).await?;
+    admin
+        .audit(
+            &state,
+            Change::new("plan.update", "plan", *id)
+                .before(&before)
+                .after(&plan.to_out()),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(plan.to_out()))
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::auth::Admin;
 use crate::api::diagnostics::PeriodQuery;
+use crate::audit::Change;
 use crate::dedup::diagnostics;
 use crate::error::AppResult;
 use crate::page::PageQuery;
@@ -43,8 +44,16 @@ pub async fn create_tenant(
     body: web::Json<TenantIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let tenant = tenants::create(&state.db.conn, body.into_inner(), state.clock.now_ms()).await?;
-    Ok(HttpResponse::Created().json(TenantOut::from(tenant)))
+    let tenant = TenantOut::from(
+        tenants::create(&state.db.conn, body.into_inner(), state.clock.now_ms()).await?,
+    );
+    admin
+        .audit(
+            &state,
+            Change::new("tenant.create", "tenant", tenant.id).after(&tenant),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(tenant))
 }
 
 #[utoipa::path(get, path = "/admin/api/tenants/{id}", tag = "admin", responses((status = 200, body = TenantOut)),
@@ -112,7 +121,14 @@ pub async fn revoke_api_key(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    Ok(HttpResponse::Ok().json(api_keys::revoke(&state.db.conn, *id, state.clock.now_ms()).await?))
+    let revoked = api_keys::revoke(&state.db.conn, *id, state.clock.now_ms()).await?;
+    admin
+        .audit(
+            &state,
+            Change::new("api_key.revoke", "api_key", *id).after(&revoked),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(revoked))
 }
 
 #[utoipa::path(get, path = "/admin/api/tenants/{id}/diagnostics", tag = "admin", params(PeriodQuery),

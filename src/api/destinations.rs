@@ -68,8 +68,9 @@ pub async fn update_destination(
     let ctx = key.require(Scope::Manage)?;
     let current = destinations::get(&state.db.conn, ctx.tenant_id, *id).await?;
     let now = state.clock.now_ms();
-    let updated =
-        destinations::update(&state.db.conn, &state.keys, current, body.into_inner(), now).await?;
+    let txn = state.db.begin_write().await?;
+    let updated = destinations::update(&*txn, &state.keys, current, body.into_inner(), now).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(updated.to_out()))
 }
 

@@ -3,6 +3,7 @@
 
 pub mod admins;
 pub mod api_keys;
+pub mod audit_log;
 pub mod deliveries;
 pub mod delivery_attempts;
 pub mod destinations;

@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod billing;
+mod console;
 mod dedup;
 mod dispatch;
 mod dispatch_crash;

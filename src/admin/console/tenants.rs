@@ -1,0 +1,443 @@
+//! Tenants: list with search, create, and one tenant's page — settings (plan, status,
+//! event id requirement, dedup window), API keys (issued key shown once; revoke),
+//! destinations (create, new credentials, state and pause reason), usage with alerts,
+//! and diagnostics.
+
+use actix_web::{HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use uuid::Uuid;
+
+use super::error::{ConsoleError, ConsoleResult};
+use super::forms::{Form, field, fields, optional_number, record};
+use super::session::ConsoleAdmin;
+use super::{Layout, see_other};
+use crate::audit::Change;
+use crate::billing::plans;
+use crate::dedup::diagnostics::{self, DiagnosticsReport};
+use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
+use crate::error::AppError;
+use crate::metering::usage::{self, Usage};
+use crate::page::{PageQuery, PageRequest};
+use crate::startup::AppState;
+use crate::tenants::{self, TenantIn, TenantOut, TenantPatch, api_keys};
+
+pub struct TenantRow {
+    id: Uuid,
+    name: String,
+    plan: String,
+    status: String,
+    created_at: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tenants.html")]
+struct ListPage {
+    layout: Layout,
+    q: String,
+    tenants: Vec<TenantRow>,
+    next_cursor: Option<String>,
+    plans: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+pub struct TenantView {
+    id: Uuid,
+    name: String,
+    plan_id: Option<String>,
+    status: String,
+    require_event_id: bool,
+    dedup_window_hours: i32,
+}
+
+#[derive(Template)]
+#[template(path = "tenant.html")]
+struct ShowPage {
+    layout: Layout,
+    tenant: TenantView,
+    plans: Vec<(String, String)>,
+    keys: Vec<api_keys::ApiKeyOut>,
+    destinations: Vec<DestinationOut>,
+    usage: Usage,
+    diagnostics: DiagnosticsReport,
+    new_key: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn plan_choices(state: &AppState) -> ConsoleResult<Vec<(String, String)>> {
+    let page = plans::list(
+        &state.db.conn,
+        PageRequest {
+            limit: 500,
+            before: None,
+        },
+    )
+    .await?;
+    Ok(page
+        .data
+        .into_iter()
+        .filter(|p| !p.archived)
+        .map(|p| (p.id.to_string(), format!("{} ({})", p.name, p.code)))
+        .collect())
+}
+
+async fn list_page(
+    admin: &ConsoleAdmin,
+    state: &AppState,
+    q: &str,
+    cursor: Option<String>,
+    error: Option<String>,
+) -> ConsoleResult<ListPage> {
+    let page = PageQuery {
+        limit: Some(50),
+        cursor,
+    }
+    .parse()?;
+    let list = tenants::list(&state.db.conn, page, Some(q)).await?;
+    let all_plans = plans::list(
+        &state.db.conn,
+        PageRequest {
+            limit: 500,
+            before: None,
+        },
+    )
+    .await?
+    .data;
+    let plan_name = |id: Option<Uuid>| {
+        id.and_then(|id| all_plans.iter().find(|p| p.id == id))
+            .map_or("—".to_string(), |p| p.code.clone())
+    };
+    let rows = list
+        .data
+        .into_iter()
+        .map(|t| TenantRow {
+            id: t.id,
+            name: t.name,
+            plan: plan_name(t.plan_id),
+            status: t.status,
+            created_at: t.created_at,
+        })
+        .collect();
+    Ok(ListPage {
+        layout: Layout::of(admin),
+        q: q.to_string(),
+        tenants: rows,
+        next_cursor: list.next_cursor,
+        plans: plan_choices(state).await?,
+        error,
+    })
+}
+
+pub async fn list(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> ConsoleResult<impl Responder> {
+    list_page(
+        &admin,
+        &state,
+        query.q.as_deref().unwrap_or_default(),
+        query.cursor.clone(),
+        None,
+    )
+    .await
+}
+
+pub async fn create(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    post: web::Form<Form>,
+) -> ConsoleResult<HttpResponse> {
+    admin.check_write(&post)?;
+    let plan_id = match field(&post, "plan_id") {
+        "" => None,
+        v => Some(
+            Uuid::parse_str(v)
+                .map_err(|_| AppError::invalid("plan_id", "choose a plan from the list"))?,
+        ),
+    };
+    let input = TenantIn {
+        name: field(&post, "name").to_string(),
+        plan_id,
+        status: None,
+        require_event_id: None,
+        dedup_window_hours: None,
+    };
+    match tenants::create(&state.db.conn, input, state.clock.now_ms()).await {
+        Ok(t) => {
+            record(
+                &state,
+                &admin,
+                Change::new("tenant.create", "tenant", t.id).after(&TenantOut::from(t.clone())),
+            )
+            .await?;
+            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
+        }
+        Err(e) => {
+            let page = list_page(&admin, &state, "", None, Some(e.message)).await?;
+            Ok(HttpResponse::UnprocessableEntity()
+                .content_type("text/html; charset=utf-8")
+                .body(page.render().unwrap_or_default()))
+        }
+    }
+}
+
+async fn show_page(
+    admin: &ConsoleAdmin,
+    state: &AppState,
+    id: Uuid,
+    new_key: Option<String>,
+    error: Option<String>,
+) -> ConsoleResult<ShowPage> {
+    let db = &state.db.conn;
+    let t = tenants::get(db, id).await?;
+    let period = crate::clock::period_of(state.clock.now_ms());
+    let all = PageRequest {
+        limit: 500,
+        before: None,
+    };
+    Ok(ShowPage {
+        layout: Layout::of(admin),
+        plans: plan_choices(state).await?,
+        keys: api_keys::list(db, id, all).await?.data,
+        destinations: destinations::list(db, id, all).await?.data,
+        usage: usage::usage(db, id, t.plan_id, &period).await?,
+        diagnostics: diagnostics::report(db, id, &period).await?,
+        tenant: TenantView {
+            id: t.id,
+            name: t.name,
+            plan_id: t.plan_id.map(|p| p.to_string()),
+            status: t.status,
+            require_event_id: t.require_event_id,
+            dedup_window_hours: t.dedup_window_hours,
+        },
+        new_key,
+        error,
+    })
+}
+
+fn html(status: actix_web::http::StatusCode, page: &impl Template) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render().unwrap_or_default())
+}
+
+pub async fn show(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ConsoleResult<HttpResponse> {
+    Ok(html(
+        actix_web::http::StatusCode::OK,
+        &show_page(&admin, &state, *id, None, None).await?,
+    ))
+}
+
+/// Re-renders the tenant page with an error next to the forms (422).
+async fn failed(
+    admin: &ConsoleAdmin,
+    state: &AppState,
+    id: Uuid,
+    e: AppError,
+) -> ConsoleResult<HttpResponse> {
+    if e.kind == crate::error::ErrorKind::NotFound {
+        return Err(ConsoleError::App(e));
+    }
+    let message = match &e.field {
+        Some(f) => format!("{f}: {}", e.message),
+        None => e.message.clone(),
+    };
+    Ok(html(
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        &show_page(admin, state, id, None, Some(message)).await?,
+    ))
+}
+
+pub async fn update(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    post: web::Form<Form>,
+) -> ConsoleResult<HttpResponse> {
+    admin.check_write(&post)?;
+    let before = TenantOut::from(tenants::get(&state.db.conn, *id).await?);
+    let window = match optional_number::<i32>(&post, "dedup_window_hours") {
+        Ok(w) => w,
+        Err(m) => {
+            return failed(
+                &admin,
+                &state,
+                *id,
+                AppError::invalid("dedup_window_hours", m),
+            )
+            .await;
+        }
+    };
+    let plan_id = match field(&post, "plan_id") {
+        "" => None,
+        v => Some(Uuid::parse_str(v).ok()),
+    };
+    let patch = TenantPatch {
+        name: Some(field(&post, "name").to_string()).filter(|n| !n.is_empty()),
+        plan_id: Some(plan_id.flatten()),
+        status: Some(field(&post, "status").to_string()).filter(|s| !s.is_empty()),
+        require_event_id: Some(field(&post, "require_event_id") == "true"),
+        dedup_window_hours: window,
+    };
+    match tenants::update(&state.db.conn, *id, patch, state.clock.now_ms()).await {
+        Ok(t) => {
+            record(
+                &state,
+                &admin,
+                Change::new("tenant.update", "tenant", *id)
+                    .before(&before)
+                    .after(&TenantOut::from(t)),
+            )
+            .await?;
+            Ok(see_other(&format!("/admin/tenants/{id}")))
+        }
+        Err(e) => failed(&admin, &state, *id, e).await,
+    }
+}
+
+pub async fn issue_key(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    post: web::Form<Form>,
+) -> ConsoleResult<HttpResponse> {
+    admin.check_write(&post)?;
+    let tenant = tenants::get(&state.db.conn, *id).await?;
+    let scopes = fields(&post, "scope")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let input = api_keys::ApiKeyIn {
+        name: field(&post, "name").to_string(),
+        scopes,
+    };
+    match api_keys::issue(&state.db.conn, tenant.id, input, state.clock.now_ms()).await {
+        Ok(issued) => {
+            let view = serde_json::json!({"tenant_id": tenant.id, "prefix": issued.prefix, "name": issued.name, "scopes": issued.scopes});
+            record(
+                &state,
+                &admin,
+                Change::new("api_key.issue", "api_key", issued.id).after(&view),
+            )
+            .await?;
+            // Rendered, not redirected: the key is shown this once and never again.
+            Ok(html(
+                actix_web::http::StatusCode::OK,
+                &show_page(&admin, &state, *id, Some(issued.key), None).await?,
+            ))
+        }
+        Err(e) => failed(&admin, &state, *id, e).await,
+    }
+}
+
+pub async fn revoke_key(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    post: web::Form<Form>,
+) -> ConsoleResult<HttpResponse> {
+    admin.check_write(&post)?;
+    let revoked = api_keys::revoke(&state.db.conn, *id, state.clock.now_ms()).await?;
+    record(
+        &state,
+        &admin,
+        Change::new("api_key.revoke", "api_key", *id).after(&revoked),
+    )
+    .await?;
+    Ok(see_other(&format!("/admin/tenants/{}", revoked.tenant_id)))
+}
+
+pub async fn create_destination(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    post: web::Form<Form>,
+) -> ConsoleResult<HttpResponse> {
+    admin.check_write(&post)?;
+    let tenant = tenants::get(&state.db.conn, *id).await?;
+    let meta = field(&post, "kind") == "meta_capi";
+    let (target, secret) = (
+        field(&post, "target").to_string(),
+        field(&post, "secret").to_string(),
+    );
+    let input = DestinationIn {
+        kind: field(&post, "kind").to_string(),
+        name: field(&post, "name").to_string(),
+        pixel_id: meta.then(|| target.clone()),
+        access_token: meta.then(|| secret.clone()),
+        test_event_code: None,
+        measurement_id: (!meta).then(|| target.clone()),
+        api_secret: (!meta).then(|| secret.clone()),
+    };
+    match destinations::create(
+        &state.db.conn,
+        &state.keys,
+        tenant.id,
+        input,
+        state.clock.now_ms(),
+    )
+    .await
+    {
+        Ok(d) => {
+            record(
+                &state,
+                &admin,
+                Change::new("destination.create", "destination", d.id()).after(&d.to_out()),
+            )
+            .await?;
+            Ok(see_other(&format!("/admin/tenants/{id}")))
+        }
+        Err(e) => failed(&admin, &state, *id, e).await,
+    }
+}
+
+pub async fn update_destination(
+    admin: ConsoleAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    post: web::Form<Form>,
+) -> ConsoleResult<HttpResponse> {
+    admin.check_write(&post)?;
+    let current = destinations::get_any(&state.db.conn, *id).await?;
+    let (tenant_id, before) = (current.model.tenant_id, current.to_out());
+    let secret = Some(field(&post, "secret").to_string()).filter(|s| !s.is_empty());
+    let meta = current.kind == destinations::Kind::MetaCapi;
+    let patch = DestinationPatch {
+        access_token: secret.clone().filter(|_| meta),
+        api_secret: secret.filter(|_| !meta),
+        state: Some(field(&post, "state").to_string()).filter(|s| !s.is_empty()),
+        ..DestinationPatch::default()
+    };
+    let txn = state.db.begin_write().await?;
+    let result =
+        destinations::update(&*txn, &state.keys, current, patch, state.clock.now_ms()).await;
+    match result {
+        Ok(updated) => {
+            txn.commit().await?;
+            record(
+                &state,
+                &admin,
+                Change::new("destination.update", "destination", *id)
+                    .before(&before)
+                    .after(&updated.to_out()),
+            )
+            .await?;
+            Ok(see_other(&format!("/admin/tenants/{tenant_id}")))
+        }
+        Err(e) => {
+            drop(txn);
+            failed(&admin, &state, tenant_id, e).await
+        }
+    }
+}
