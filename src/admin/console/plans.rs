@@ -114,16 +114,14 @@ impl PlanForm {
         }
     }
 
-    /// Reads the posted form; removed and blank tier rows are dropped.
+    /// Reads the posted form; rows ticked "remove" are dropped.
     fn from_post(form: &Form) -> Self {
         let removed: Vec<&str> = fields(form, "tier_remove");
         let tiers = fields(form, "tier_up_to")
             .into_iter()
             .zip(fields(form, "tier_price"))
             .enumerate()
-            .filter(|(i, (up, price))| {
-                !(removed.contains(&i.to_string().as_str()) || (up.is_empty() && price.is_empty()))
-            })
+            .filter(|(i, _)| !removed.contains(&i.to_string().as_str()))
             .map(|(_, (up, price))| (up.to_string(), price.to_string()))
             .collect();
         let get = |name| field(form, name).to_string();
@@ -154,7 +152,12 @@ impl PlanForm {
             }
         };
         let mut tiers = Vec::new();
-        for (up, price) in &self.tiers {
+        // Blank rows are room to type into, not tiers.
+        for (up, price) in self
+            .tiers
+            .iter()
+            .filter(|(up, price)| !(up.is_empty() && price.is_empty()))
+        {
             let up_to = number("tiers", up)?;
             let price_per_1000 = number("tiers", price)?
                 .ok_or(("tiers".to_string(), "every tier needs a price".to_string()))?;

@@ -1,0 +1,312 @@
+//! The console in a real browser: headless Chromium driven through ChromeDriver with
+//! fantoccini. Logs in, creates a plan with three tiers and sees the preview, creates a
+//! tenant on it, issues an API key, sends events through the API and sees them in
+//! deliveries and usage, replays a failed delivery, logs out. Screenshots of each page
+//! land in `$CARGO_TARGET_TMPDIR/browser-screenshots/`.
+//!
+//! Runs when /usr/bin/chromedriver and /usr/bin/chromium exist (`.ci/run` installs them).
+
+#[path = "api/mocks/mod.rs"]
+#[allow(dead_code)]
+mod mocks;
+#[path = "api/support.rs"]
+#[allow(dead_code, unused_macros)]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use mocks::meta::{MetaFault, MetaMock};
+use support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, spawn_with};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_driver() -> (Driver, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        tokio::task::yield_now().await;
+    }
+    (Driver(child), port)
+}
+
+async fn browser(port: u16, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    let args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+    ];
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": CHROMIUM, "args": args}),
+    );
+    ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session")
+}
+
+struct Shots {
+    dir: PathBuf,
+    n: usize,
+}
+
+impl Shots {
+    async fn take(&mut self, c: &Client, name: &str) {
+        self.n += 1;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.n)), png).unwrap();
+    }
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let e = c
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("#{id}"));
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+/// Clicks a button that submits a form, then waits until the next page has replaced
+/// this one (the old document's root goes stale).
+async fn click(c: &Client, id: &str) {
+    let root = c.find(Locator::Css("html")).await.unwrap();
+    c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("#{id}"))
+        .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while root.tag_name().await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new page after clicking #{id}"
+        );
+        tokio::task::yield_now().await;
+    }
+    c.wait().for_element(Locator::Css("body")).await.unwrap();
+}
+
+async fn text(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("#{id}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_runs_the_business_from_the_console_in_a_real_browser() {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "chromium/chromedriver not installed: the browser suite is not run here (.ci/run installs them)"
+        );
+        return;
+    }
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let meta = MetaMock::start().await;
+    meta.add_token("EAAB-browser-token");
+    let meta_uri = meta.uri();
+    let app = spawn_with(Backend::Sqlite, &[("KICKIN_META_API_BASE", &meta_uri)]).await;
+    let (_driver, port) = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(port, profile.path()).await;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut shots = Shots { dir, n: 0 };
+    let base = app.base.clone();
+
+    // Log in.
+    c.goto(&format!("{base}/admin")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login"),
+        "anonymous → login page"
+    );
+    shots.take(&c, "login").await;
+    fill(&c, "email", ADMIN_EMAIL).await;
+    fill(&c, "password", ADMIN_PASSWORD).await;
+    click(&c, "login").await;
+    assert!(text(&c, "whoami").await.contains(ADMIN_EMAIL));
+    shots.take(&c, "dashboard").await;
+
+    // A plan with three tiers, and its price preview.
+    c.goto(&format!("{base}/admin/plans/new")).await.unwrap();
+    fill(&c, "code", "growth").await;
+    fill(&c, "name", "Growth").await;
+    fill(&c, "monthly_fee", "4900").await;
+    click(&c, "add-tier").await;
+    let ups = c.find_all(Locator::Css(".tier-up-to")).await.unwrap();
+    let prices = c.find_all(Locator::Css(".tier-price")).await.unwrap();
+    assert_eq!(ups.len(), 3, "three tier rows after adding one");
+    for (i, (up, price)) in [("100000", "0"), ("1000000", "50"), ("", "30")]
+        .iter()
+        .enumerate()
+    {
+        ups[i].clear().await.unwrap();
+        ups[i].send_keys(up).await.unwrap();
+        prices[i].clear().await.unwrap();
+        prices[i].send_keys(price).await.unwrap();
+    }
+    click(&c, "preview").await;
+    let preview = text(&c, "price-preview").await;
+    assert!(
+        preview.contains("49900"),
+        "1,000,000 sends cost 49,900: {preview}"
+    );
+    shots.take(&c, "plan-preview").await;
+    click(&c, "save").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/admin/plans/")
+    );
+    shots.take(&c, "plan-saved").await;
+    let (_, plans) = app.admin(reqwest::Method::GET, "/plans", None).await;
+    let plan_id = plans["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(plans["data"][0]["tiers"].as_array().unwrap().len(), 3);
+
+    // A tenant on it, an API key, a Meta destination.
+    c.goto(&format!("{base}/admin/tenants")).await.unwrap();
+    fill(&c, "tenant-name", "Browser Shop").await;
+    c.find(Locator::Id("tenant-plan"))
+        .await
+        .unwrap()
+        .select_by_value(&plan_id)
+        .await
+        .unwrap();
+    click(&c, "create-tenant").await;
+    assert!(text(&c, "tenant-title").await.contains("Browser Shop"));
+    let tenant_url = c.current_url().await.unwrap();
+    let tenant_id = tenant_url.path().rsplit('/').next().unwrap().to_string();
+    fill(&c, "key-name", "server").await;
+    c.find(Locator::Css("input[name=scope][value=manage]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap(); // a checkbox: no navigation
+    click(&c, "issue-key").await;
+    let key = text(&c, "new-key").await;
+    assert!(key.starts_with("kk_"));
+    shots.take(&c, "api-key-shown-once").await;
+    c.goto(tenant_url.as_str()).await.unwrap();
+    fill(&c, "destination-name", "Shop pixel").await;
+    fill(&c, "destination-target", "123456").await;
+    fill(&c, "destination-secret", "EAAB-browser-token").await;
+    click(&c, "create-destination").await;
+    shots.take(&c, "tenant").await;
+
+    // Events through the API: one delivered, one failed by Meta.
+    meta.fail_next("123456", MetaFault::RejectEventId("bad-1".into()), 2);
+    let events: Vec<Value> = ["good-1", "bad-1"]
+        .iter()
+        .map(|id| app.purchase(id))
+        .collect();
+    let (status, _) = app
+        .post_json("/v1/events", Some(&key), json!({"events": events}))
+        .await;
+    assert_eq!(status, 202);
+    while app.state.dispatcher.run_once().await.unwrap() > 0 {}
+    c.goto(&format!("{base}/admin/deliveries?tenant_id={tenant_id}"))
+        .await
+        .unwrap();
+    let table = text(&c, "deliveries").await;
+    assert!(
+        table.contains("succeeded") && table.contains("failed"),
+        "{table}"
+    );
+    shots.take(&c, "deliveries").await;
+
+    // Replay the failed delivery.
+    let (_, failed) = app.get("/v1/deliveries?status=failed", Some(&key)).await;
+    let failed_id = failed["data"][0]["id"].as_str().unwrap().to_string();
+    c.goto(&format!("{base}/admin/deliveries/{failed_id}"))
+        .await
+        .unwrap();
+    shots.take(&c, "delivery-attempts").await;
+    click(&c, "replay").await;
+    assert_eq!(text(&c, "delivery-status").await, "pending");
+    while app.state.dispatcher.run_once().await.unwrap() > 0 {}
+    c.goto(tenant_url.as_str()).await.unwrap();
+    assert_eq!(
+        text(&c, "usage-counted").await,
+        "2",
+        "both sends counted once each"
+    );
+    shots.take(&c, "usage").await;
+    assert_eq!(meta.count_event("good-1"), 1);
+    assert_eq!(meta.count_event("bad-1"), 1);
+
+    // Billing and audit pages render; then log out.
+    c.goto(&format!("{base}/admin/billing")).await.unwrap();
+    shots.take(&c, "billing").await;
+    c.goto(&format!("{base}/admin/audit")).await.unwrap();
+    assert!(text(&c, "audit").await.contains("delivery.replay"));
+    shots.take(&c, "audit").await;
+    click(&c, "logout").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login")
+    );
+    c.goto(&format!("{base}/admin")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login"),
+        "logged out"
+    );
+    shots.take(&c, "logged-out").await;
+    c.close().await.unwrap();
+    assert!(shots.n >= 10);
+}
