@@ -38,50 +38,84 @@ pub async fn periodically<F, Fut>(
     }
 }
 
-/// Starts the three loops.
+/// True when this process holds the named job's lease for this pass: with several
+/// processes on one database, each pass runs on exactly one of them.
+pub async fn leader(
+    db: &Db,
+    job: &str,
+    holder: &str,
+    now_ms: i64,
+    every: Duration,
+) -> Result<bool, DbErr> {
+    let txn = db.begin_write().await?;
+    let until = now_ms + every.as_millis() as i64 - 1_000;
+    let taken = crate::billing::scheduler::try_lease(
+        &*txn,
+        &format!("housekeeping:{job}"),
+        holder,
+        now_ms,
+        until,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(taken)
+}
+
+/// Starts the loops: the three purges/repairs (one process at a time) and the sampling
+/// of queue metrics (every process, for its own exporter).
 pub fn spawn(
     db: Db,
     clock: Clock,
     shutdown: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let (d1, c1, d2, c2, d3, c3) = (
-        db.clone(),
-        clock.clone(),
-        db.clone(),
-        clock.clone(),
-        db,
-        clock,
-    );
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let job = |name: &'static str, every: Duration, f: fn(Db, i64) -> BoxedTask| {
+        let (db, clock, holder, shutdown) =
+            (db.clone(), clock.clone(), holder.clone(), shutdown.clone());
+        tokio::spawn(periodically(name, every, shutdown, move || {
+            let (db, now, holder) = (db.clone(), clock.now_ms(), holder.clone());
+            async move {
+                if !leader(&db, name, &holder, now, every).await? {
+                    return Ok(0);
+                }
+                f(db, now).await
+            }
+        }))
+    };
+    let sampler = {
+        let (db, clock) = (db.clone(), clock.clone());
+        tokio::spawn(periodically(
+            "sample_metrics",
+            Duration::from_secs(15),
+            shutdown.clone(),
+            move || {
+                let (db, now) = (db.clone(), clock.now_ms());
+                async move {
+                    crate::metrics::metrics()
+                        .sample(&db.conn, now)
+                        .await
+                        .map(|_| 0)
+                }
+            },
+        ))
+    };
     vec![
-        tokio::spawn(periodically(
-            "purge_dedup_keys",
-            Duration::from_secs(600),
-            shutdown.clone(),
-            move || {
-                let (db, now) = (d1.clone(), c1.now_ms());
-                async move { purge_dedup_keys(&db, now).await }
-            },
-        )),
-        tokio::spawn(periodically(
-            "purge_payloads",
-            Duration::from_secs(3600),
-            shutdown.clone(),
-            move || {
-                let (db, now) = (d2.clone(), c2.now_ms());
-                async move { purge_payloads(&db, now).await }
-            },
-        )),
-        tokio::spawn(periodically(
+        job("purge_dedup_keys", Duration::from_secs(600), |db, now| {
+            Box::pin(async move { purge_dedup_keys(&db, now).await })
+        }),
+        job("purge_payloads", Duration::from_secs(3600), |db, now| {
+            Box::pin(async move { purge_payloads(&db, now).await })
+        }),
+        job(
             "release_stale_reservations",
             Duration::from_secs(300),
-            shutdown,
-            move || {
-                let (db, now) = (d3.clone(), c3.now_ms());
-                async move { release_stale_reservations(&db, now).await }
-            },
-        )),
+            |db, now| Box::pin(async move { release_stale_reservations(&db, now).await }),
+        ),
+        sampler,
     ]
 }
+
+type BoxedTask = std::pin::Pin<Box<dyn Future<Output = Result<u64, DbErr>> + Send>>;
 
 /// Deletes dedup keys whose window has passed (they no longer block anything).
 pub async fn purge_dedup_keys(db: &Db, now_ms: i64) -> Result<u64, DbErr> {

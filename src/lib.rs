@@ -26,6 +26,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod ingest;
 pub mod metering;
+pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod startup;

@@ -22,11 +22,14 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
+    let telemetry = telemetry::init(config.log_format);
     for name in config::unknown_variables(&std::env::vars().collect()) {
         tracing::warn!(variable = %name, "unknown KICKIN_ variable ignored (misspelt?)");
     }
-    match run(cli.command, config).await {
+    let result = run(cli.command, config).await;
+    // Flushing may block on the exporter's HTTP client: keep it off the async workers.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -145,9 +148,8 @@ async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
         ))
     });
     let handle = app.server_handle();
-    let http = role
-        .serves_http()
-        .then(|| tokio::spawn(app.run_until_stopped()));
+    // Workers serve /healthz, /readyz and /metrics only.
+    let http = Some(tokio::spawn(app.run_until_stopped()));
     tracing::info!(%base, ?role, "Kickin started");
     if role.serves_http() {
         println!("Kickin is listening on {base}");

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::api::errors::{json_error, not_found, path_error, query_error};
 use crate::billing::stripe_sync::StripeSync;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::crypto::Keys;
 use crate::db::Db;
 use crate::dispatch::Dispatcher;
@@ -78,13 +78,18 @@ impl AppState {
 }
 
 /// The route table: customer API, admin API, service endpoints (and the demo sandbox).
-pub fn configure(cfg: &mut web::ServiceConfig, demo: bool) {
+/// A `worker` process serves only the service endpoints (health, readiness, metrics).
+pub fn configure(cfg: &mut web::ServiceConfig, demo: bool, role: Role) {
     if demo {
         cfg.configure(api::sandbox::routes);
     }
     cfg.route("/healthz", web::get().to(api::service::healthz))
         .route("/readyz", web::get().to(api::service::readyz))
-        .route("/openapi.json", web::get().to(api::service::openapi))
+        .route("/metrics", web::get().to(api::service::metrics));
+    if !role.serves_http() {
+        return;
+    }
+    cfg.route("/openapi.json", web::get().to(api::service::openapi))
         .configure(api::routes)
         .configure(admin::routes)
         .configure(admin::console::routes);
@@ -137,6 +142,7 @@ impl Application {
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     let body_limit = state.config.max_body_bytes;
     let demo = state.demo;
+    let role = state.config.role;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -147,8 +153,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
-            .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
-            .configure(|cfg| configure(cfg, demo))
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(|cfg| configure(cfg, demo, role))
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)

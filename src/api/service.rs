@@ -19,6 +19,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Prometheus text exposition of Kickin's metrics (queue gauges sampled on scrape).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let metrics = crate::metrics::metrics();
+    if let Err(err) = metrics.sample(&state.db.conn, state.clock.now_ms()).await {
+        tracing::warn!(error = %err, "sampling queue metrics failed");
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}
+
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(crate::openapi::document())
 }

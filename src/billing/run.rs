@@ -64,6 +64,7 @@ pub fn check_closed(period: &str, now_ms: i64) -> AppResult<()> {
 }
 
 /// Runs billing for `period`. Issues missing invoices, then syncs those not yet synced.
+#[tracing::instrument(name = "billing.run", skip(db, stripe), fields(invoices = tracing::field::Empty, failed = tracing::field::Empty))]
 pub async fn run(
     db: &Db,
     stripe: Option<&StripeSync>,

@@ -46,6 +46,7 @@ impl StripeSync {
         Ok(Self { client })
     }
 
+    #[tracing::instrument(name = "stripe.request", skip(self, request), fields(step = %key))]
     async fn create<R: StripeRequest>(&self, request: &R, key: String) -> Result<String, String> {
         let key = IdempotencyKey::new(&key).map_err(|e| format!("idempotency key: {e}"))?;
         let created: Created = request

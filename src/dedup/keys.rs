@@ -24,6 +24,7 @@ const CHUNK: usize = 500;
 /// Claims keys for one tenant. `keys` must be distinct; they are claimed in sorted order
 /// so concurrent transactions lock rows in the same order and cannot deadlock.
 /// Returns the keys this call won.
+#[tracing::instrument(name = "dedup.claim", skip_all, fields(keys = keys.len()))]
 pub async fn claim(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,

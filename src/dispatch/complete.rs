@@ -108,7 +108,9 @@ pub async fn complete(
     let mut released: HashMap<String, i64> = HashMap::new();
     let mut destination_wait: Option<i64> = None;
     let txn = db.begin_write().await?;
+    let metrics = crate::metrics::metrics();
     for c in completions {
+        observe_attempt(metrics, c);
         let attempt_no = u32::try_from(c.claimed.attempts + 1).unwrap_or(u32::MAX);
         let unit: f64 = rand::random();
         let t = transition(
@@ -124,6 +126,15 @@ pub async fn complete(
             tally.lease_lost += 1;
             continue;
         }
+        metrics.send(
+            c.claimed.kind.as_str(),
+            if t.status == "pending" {
+                "retry"
+            } else {
+                t.status
+            },
+            1,
+        );
         match t.status {
             "succeeded" => {
                 tally.succeeded += 1;
@@ -203,6 +214,16 @@ pub async fn complete(
     }
     txn.commit().await?;
     Ok(tally)
+}
+
+fn observe_attempt(metrics: &crate::metrics::Metrics, c: &Completion) {
+    let kind = c.claimed.kind.as_str();
+    if c.result.attempt.http_status.is_some() || c.result.attempt.duration_ms > 0 {
+        let attrs = [opentelemetry::KeyValue::new("kind", kind)];
+        metrics
+            .attempt_seconds
+            .record(f64::from(c.result.attempt.duration_ms) / 1000.0, &attrs);
+    }
 }
 
 /// Parks a destination whose credentials were refused: its waiting deliveries move to

@@ -23,6 +23,8 @@ pub struct StoredEvent {
     pub identifiers: Map<String, Value>,
     pub ga4_client_id: Option<String>,
     pub ga4_user_id: Option<String>,
+    /// The ingest span's `traceparent`, for linking dispatch spans to it.
+    pub trace_context: Option<String>,
 }
 
 /// Loads events by row id for one tenant. A row that cannot be read (purged or
@@ -60,6 +62,7 @@ pub async fn load(
                 identifiers: sealed["user_data"].as_object().cloned().unwrap_or_default(),
                 ga4_client_id: sealed["ga4_client_id"].as_str().map(str::to_string),
                 ga4_user_id: sealed["ga4_user_id"].as_str().map(str::to_string),
+                trace_context: row.trace_context,
             },
         );
     }

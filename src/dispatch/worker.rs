@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 use super::clients::ga4::{Ga4Client, Ga4Target};
@@ -172,9 +174,28 @@ impl Dispatcher {
         }
         let ids: Vec<Uuid> = claimed.iter().map(|c| c.event_row_id).collect();
         let events = payload::load(&self.db.conn, &self.keys, due.tenant_id, &ids).await?;
-        let completions = self.send(&destination, claimed, &events).await?;
-        let tally = complete(&self.db, &completions, &self.schedule, self.clock.now_ms()).await?;
-        tracing::info!(destination = %due.destination_id, kind = destination.kind.as_str(), ?tally, "dispatch batch done");
+        let span = tracing::info_span!("dispatch.attempt", destination_id = %due.destination_id,
+            kind = destination.kind.as_str(), deliveries = claimed.len(), succeeded = tracing::field::Empty,
+            retried = tracing::field::Empty, failed = tracing::field::Empty);
+        // Follow one event across the queue: this span links to each event's ingest span.
+        for context in events
+            .values()
+            .filter_map(|e| e.trace_context.as_deref())
+            .filter_map(crate::telemetry::parse_traceparent)
+        {
+            span.add_link(context);
+        }
+        let completions = self
+            .send(&destination, claimed, &events)
+            .instrument(span.clone())
+            .await?;
+        let tally = complete(&self.db, &completions, &self.schedule, self.clock.now_ms())
+            .instrument(span.clone())
+            .await?;
+        span.record("succeeded", tally.succeeded);
+        span.record("retried", tally.retried);
+        span.record("failed", tally.failed + tally.dead);
+        tracing::info!(parent: &span, destination = %due.destination_id, kind = destination.kind.as_str(), ?tally, "dispatch batch done");
         Ok(tally)
     }
 

@@ -104,6 +104,9 @@ fn first_occurrences(
 }
 
 /// Accepts a batch of raw events for a tenant. See the module header for the guarantees.
+#[tracing::instrument(name = "ingest", skip_all, fields(tenant_id = %ctx.tenant_id, events = raw_events.len(),
+    accepted = tracing::field::Empty, duplicates = tracing::field::Empty, skipped = tracing::field::Empty,
+    rejected = tracing::field::Empty))]
 pub async fn accept_events(
     db: &Db,
     keys: &Keys,
@@ -123,6 +126,7 @@ pub async fn accept_events(
         .collect();
     let to_claim = first_occurrences(&mut planned, &dests);
     let window_ms = i64::from(ctx.dedup_window_hours) * MS_PER_HOUR;
+    let trace = crate::telemetry::current_traceparent();
 
     let plan = match ctx.plan_id {
         Some(id) => Some(plans::get(&db.conn, id).await?),
@@ -154,22 +158,20 @@ pub async fn accept_events(
         _ => None,
     };
     let reserved_period = hard.map(|h| h.period);
-    insert_rows(
-        &*txn,
-        keys,
-        ctx.tenant_id,
-        &planned,
-        &dests,
-        reserved_period.as_deref(),
+    let rows = RowContext {
+        tenant_id: ctx.tenant_id,
+        reserved_period: reserved_period.as_deref(),
+        trace: trace.as_deref(),
         now_ms,
-    )
-    .await?;
+    };
+    insert_rows(&*txn, keys, &planned, &dests, &rows).await?;
     counters(&planned, &dests)
         .save(&*txn, ctx.tenant_id, &day_of(now_ms))
         .await?;
     txn.commit().await?;
     let mut response = respond(planned, &dests);
     response.limit_hit = limit_hit;
+    observe(&response);
     Ok(response)
 }
 
@@ -195,15 +197,23 @@ pub(super) fn is_queued(target: &Target) -> bool {
     matches!(target, Target::Queued(_))
 }
 
+/// What every row of one request shares.
+struct RowContext<'a> {
+    tenant_id: Uuid,
+    reserved_period: Option<&'a str>,
+    /// The ingest span's `traceparent`: dispatch spans link to it.
+    trace: Option<&'a str>,
+    now_ms: i64,
+}
+
 async fn insert_rows(
     db: &impl ConnectionTrait,
     keys: &Keys,
-    tenant_id: Uuid,
     planned: &[Result<Planned, Rejection>],
     dests: &[Destination],
-    reserved_period: Option<&str>,
-    now_ms: i64,
+    rows: &RowContext<'_>,
 ) -> AppResult<()> {
+    let (tenant_id, reserved_period, now_ms) = (rows.tenant_id, rows.reserved_period, rows.now_ms);
     let accepted: Vec<&Planned> = planned
         .iter()
         .flatten()
@@ -222,7 +232,7 @@ async fn insert_rows(
             payload: Set(stored::payload(&p.event).to_string()),
             sealed: Set(stored::sealed(&p.event, keys)),
             warnings: Set(serde_json::to_string(&p.event.warnings)?),
-            trace_context: Set(None),
+            trace_context: Set(rows.trace.map(str::to_string)),
             purged_at: Set(None),
         });
         for (target, dest) in p.targets.iter().zip(dests) {
@@ -331,6 +341,32 @@ fn counters(planned: &[Result<Planned, Rejection>], dests: &[Destination]) -> Co
         }
     }
     c
+}
+
+/// Span fields and metrics of a committed request.
+fn observe(response: &IngestResponse) {
+    let span = tracing::Span::current();
+    span.record("accepted", response.accepted);
+    span.record("duplicates", response.duplicates);
+    span.record("skipped", response.skipped);
+    span.record("rejected", response.rejected);
+    let metrics = crate::metrics::metrics();
+    for result in &response.results {
+        let reason = result.error.as_ref().map(|e| e.code).unwrap_or_default();
+        metrics.event(result.status, reason);
+        for d in result
+            .deliveries
+            .iter()
+            .flatten()
+            .filter(|d| d.status == "skipped")
+        {
+            let attrs = [
+                opentelemetry::KeyValue::new("kind", d.kind),
+                opentelemetry::KeyValue::new("reason", d.reason.unwrap_or_default()),
+            ];
+            metrics.skipped_destinations.add(1, &attrs);
+        }
+    }
 }
 
 fn respond(planned: Vec<Result<Planned, Rejection>>, dests: &[Destination]) -> IngestResponse {

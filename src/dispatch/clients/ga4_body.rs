@@ -89,6 +89,7 @@ mod tests {
             identifiers: Map::new(),
             ga4_client_id: Some("1.2".into()),
             ga4_user_id: None,
+            trace_context: None,
         }
     }
 

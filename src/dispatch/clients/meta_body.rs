@@ -73,6 +73,7 @@ mod tests {
                 .unwrap(),
             ga4_client_id: None,
             ga4_user_id: None,
+            trace_context: None,
         }
     }
 
