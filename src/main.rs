@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use kickin::accounts::{self, Role};
-use kickin::cli::{AdminCommand, BillingCommand, Cli, Command};
+use kickin::cli::{AdminCommand, BillingCommand, Cli, Command, LoadtestCommand};
 use kickin::clock::Clock;
 use kickin::config::{self, Config};
 use kickin::db::Db;
@@ -64,6 +64,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 std::process::exit(1)
             }
         }
+        Command::Loadtest { command } => loadtest(command, &config).await,
         Command::Reconcile { period } => {
             let db = Db::connect(&config.database_url).await?;
             let period = period.unwrap_or_else(|| kickin::clock::period_of(clock.now_ms()));
@@ -104,6 +105,51 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn loadtest(command: LoadtestCommand, config: &Config) -> anyhow::Result<()> {
+    let mut report = match command {
+        LoadtestCommand::Http {
+            url,
+            admin_email,
+            admin_password,
+            concurrency,
+            batch,
+            seconds,
+            drain,
+            server_pid,
+        } => {
+            let duration = std::time::Duration::from_secs(seconds);
+            let options = kickin::loadtest::http::Options {
+                url,
+                admin_email,
+                admin_password,
+                concurrency,
+                batch,
+                duration,
+                drain,
+                server_pid,
+            };
+            kickin::loadtest::http::run(options).await?
+        }
+        LoadtestCommand::Ceiling {
+            concurrency,
+            batch,
+            seconds,
+        } => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            kickin::loadtest::ceiling::run(
+                db,
+                concurrency,
+                batch,
+                std::time::Duration::from_secs(seconds),
+            )
+            .await?
+        }
+    };
+    print!("{}", report.render());
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

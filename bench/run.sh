@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the load benchmark on this machine: Kickin (release build, `serve --demo` so sends
+# go to the built-in sandbox) on SQLite and, when reachable, on PostgreSQL; each run
+# next to the database ceiling for the same rows. Usage: bench/run.sh [seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target}"
+SECONDS_PER_RUN="${1:-10}"
+PG_BASE="${KICKIN_BENCH_POSTGRES_BASE:-postgres://postgres@127.0.0.1:5432}"
+cargo build --release --quiet
+BIN="$CARGO_TARGET_DIR/release/kickin"
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+export KICKIN_ADMIN_EMAIL=bench@kickin.local KICKIN_ADMIN_PASSWORD=bench-password-1 \
+       KICKIN_SECRET_KEY=bench-secret-key-0123456789abcdef0123456789 KICKIN_API_RATE_LIMIT=0 RUST_LOG=warn
+
+run_on() { # name database-url
+  local name=$1 url=$2 port=18090
+  echo "=== $name ($(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)) ==="
+  KICKIN_DATABASE_URL="$url" "$BIN" loadtest ceiling --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN"
+  KICKIN_DATABASE_URL="$url" "$BIN" loadtest ceiling --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN"
+  KICKIN_DATABASE_URL="$url" KICKIN_BIND=127.0.0.1:$port "$BIN" serve --demo >"$WORK/$name.log" 2>&1 &
+  local pid=$!
+  until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
+  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN" --drain --server-pid $pid
+  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --drain --server-pid $pid
+  kill $pid; wait $pid 2>/dev/null || true
+}
+
+run_on sqlite "sqlite://$WORK/bench.db?mode=rwc"
+if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  DB="kickin_bench_$$"
+  psql "$PG_BASE/postgres" -qc "CREATE DATABASE $DB"
+  run_on postgresql "$PG_BASE/$DB"
+  psql "$PG_BASE/postgres" -qc "DROP DATABASE $DB WITH (FORCE)"
+fi

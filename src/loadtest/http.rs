@@ -1,0 +1,185 @@
+//! The HTTP load generator: `concurrency` connections each sending batches of `batch`
+//! unique events for `duration`, then (optionally) waiting for the queue to drain.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::report::{Report, peak_rss_kb};
+
+pub struct Options {
+    pub url: String,
+    pub admin_email: String,
+    pub admin_password: String,
+    pub concurrency: usize,
+    pub batch: usize,
+    pub duration: Duration,
+    pub drain: bool,
+    pub server_pid: Option<u32>,
+}
+
+async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let resp = http.post(url).bearer_auth(token).json(&body).send().await?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(status.is_success(), "{url}: {status} {body}");
+    Ok(body)
+}
+
+/// A fresh tenant with an ingest+read key and one Meta destination (send it to the
+/// server's sandbox by running it with `serve --demo`).
+async fn setup(http: &reqwest::Client, o: &Options) -> anyhow::Result<String> {
+    let session = call(
+        http,
+        &format!("{}/admin/api/session", o.url),
+        "",
+        json!({"email": o.admin_email, "password": o.admin_password}),
+    )
+    .await?;
+    let admin = session["token"].as_str().unwrap_or_default().to_string();
+    let name = format!("loadtest {}", uuid::Uuid::new_v4().simple());
+    let tenant = call(
+        http,
+        &format!("{}/admin/api/tenants", o.url),
+        &admin,
+        json!({"name": name}),
+    )
+    .await?;
+    let id = tenant["id"].as_str().unwrap_or_default();
+    let key = call(
+        http,
+        &format!("{}/admin/api/tenants/{id}/api-keys", o.url),
+        &admin,
+        json!({"name": "loadtest", "scopes": ["ingest", "read"]}),
+    )
+    .await?;
+    let body = json!({"kind": "meta_capi", "name": "loadtest pixel", "pixel_id": "1234567890", "access_token": "loadtest-token"});
+    call(
+        http,
+        &format!("{}/admin/api/tenants/{id}/destinations", o.url),
+        &admin,
+        body,
+    )
+    .await?;
+    Ok(key["key"].as_str().unwrap_or_default().to_string())
+}
+
+pub async fn run(o: Options) -> anyhow::Result<Report> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(o.concurrency)
+        .build()?;
+    let key = Arc::new(setup(&http, &o).await?);
+    let url = Arc::new(format!("{}/v1/events", o.url));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let requests = Arc::new(AtomicU64::new(0));
+    let shared = Arc::new(Mutex::new((
+        Vec::<u64>::new(),
+        std::collections::BTreeMap::<String, u64>::new(),
+    )));
+    let started = Instant::now();
+    let deadline = started + o.duration;
+    let mut tasks = Vec::new();
+    for worker in 0..o.concurrency {
+        let (http, key, url, accepted, requests, shared) = (
+            http.clone(),
+            key.clone(),
+            url.clone(),
+            accepted.clone(),
+            requests.clone(),
+            shared.clone(),
+        );
+        let batch = o.batch;
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), std::collections::BTreeMap::new());
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let now = chrono::Utc::now().timestamp();
+                let events: Vec<Value> = (0..batch)
+                    .map(|i| super::event(&format!("w{worker}-r{n}-e{i}"), now))
+                    .collect();
+                n += 1;
+                let sent = Instant::now();
+                let result = http
+                    .post(url.as_str())
+                    .bearer_auth(key.as_str())
+                    .json(&json!({"events": events}))
+                    .send()
+                    .await;
+                lat.push(sent.elapsed().as_micros() as u64);
+                requests.fetch_add(1, Ordering::Relaxed);
+                match result {
+                    Ok(resp) if resp.status().as_u16() == 202 => {
+                        let body: Value = resp.json().await.unwrap_or(Value::Null);
+                        accepted
+                            .fetch_add(body["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                    }
+                    Ok(resp) => {
+                        *errors
+                            .entry(resp.status().as_u16().to_string())
+                            .or_insert(0) += 1
+                    }
+                    Err(e) => {
+                        *errors
+                            .entry(if e.is_timeout() {
+                                "timeout".into()
+                            } else {
+                                "network".into()
+                            })
+                            .or_insert(0) += 1
+                    }
+                }
+            }
+            let mut s = shared.lock().await;
+            s.0.extend(lat);
+            for (k, v) in errors {
+                *s.1.entry(k).or_insert(0) += v;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let duration = started.elapsed();
+    let (latencies_us, errors) = std::mem::take(&mut *shared.lock().await);
+    let mut report = Report {
+        label: format!(
+            "HTTP load: {} connections × {} events per request for {:?}",
+            o.concurrency, o.batch, o.duration
+        ),
+        duration,
+        requests: requests.load(Ordering::Relaxed),
+        events_accepted: accepted.load(Ordering::Relaxed),
+        latencies_us,
+        errors,
+        ..Report::default()
+    };
+    if o.drain {
+        let drain_started = Instant::now();
+        let usage_url = format!("{}/v1/usage", o.url);
+        loop {
+            let usage: Value = http
+                .get(&usage_url)
+                .bearer_auth(key.as_str())
+                .send()
+                .await?
+                .json()
+                .await?;
+            if usage["pending"].as_u64() == Some(0) {
+                report.sends = usage["counted"].as_u64().unwrap_or(0);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        report.drain = Some(drain_started.elapsed());
+    }
+    report.peak_rss_kb = o.server_pid.and_then(peak_rss_kb);
+    Ok(report)
+}
