@@ -3,22 +3,22 @@
 //! pending deliveries, and add the diagnostics counters — all of it commits or none.
 //! The answer is built only after the commit, so "accepted" always means durable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::decide::{Decision, decide, unknown_destinations};
-use super::event::{ParseContext, Rejection, ValidatedEvent, Warning};
+use super::event::{ParseContext, Rejection, ValidatedEvent};
 use super::limit;
-use super::response::{DeliveryResult, ErrorBody, EventResult, IngestResponse};
+use super::response::IngestResponse;
 use super::stored;
+use super::summary::{counters, observe, respond};
 use crate::billing::plans;
 use crate::clock::{MS_PER_HOUR, day_of, period_of};
 use crate::crypto::Keys;
 use crate::db::Db;
-use crate::dedup::diagnostics::Counters;
 use crate::dedup::keys::{self, DedupKey};
 use crate::destinations::{self, Destination};
 use crate::entities::{deliveries, events};
@@ -289,161 +289,5 @@ fn delivery_row(
         created_at: Set(now_ms),
         updated_at: Set(now_ms),
         reserved_period: Set(reserved_period.map(str::to_string)),
-    }
-}
-
-fn event_status(targets: &[Target]) -> &'static str {
-    if targets.iter().any(is_queued) {
-        "accepted"
-    } else if targets.contains(&Target::Duplicate) {
-        "duplicate"
-    } else {
-        "skipped"
-    }
-}
-
-fn counters(planned: &[Result<Planned, Rejection>], dests: &[Destination]) -> Counters {
-    let mut c = Counters::default();
-    for p in planned {
-        c.add("received", None, "");
-        let p = match p {
-            Err(rejection) => {
-                c.add("rejected", None, rejection.code);
-                continue;
-            }
-            Ok(p) => p,
-        };
-        let status = event_status(&p.targets);
-        c.add(
-            if status == "duplicate" {
-                "duplicate_event"
-            } else if status == "skipped" {
-                "skipped_event"
-            } else {
-                status
-            },
-            None,
-            "",
-        );
-        for w in &p.event.warnings {
-            c.add("warning", None, &w.code);
-            if w.code == "event_name_case" {
-                c.add("event_name_case", None, &p.event.event_name);
-            }
-        }
-        for (target, dest) in p.targets.iter().zip(dests) {
-            match target {
-                Target::Queued(_) => c.add("queued", Some(dest.id()), ""),
-                Target::Duplicate => c.add("duplicate", Some(dest.id()), ""),
-                Target::Skipped(reason) => c.add("skipped", Some(dest.id()), reason),
-                Target::Candidate | Target::SeenEarlierInRequest => {}
-            }
-        }
-    }
-    c
-}
-
-/// Span fields and metrics of a committed request.
-fn observe(response: &IngestResponse) {
-    let span = tracing::Span::current();
-    span.record("accepted", response.accepted);
-    span.record("duplicates", response.duplicates);
-    span.record("skipped", response.skipped);
-    span.record("rejected", response.rejected);
-    let metrics = crate::metrics::metrics();
-    for result in &response.results {
-        let reason = result.error.as_ref().map(|e| e.code).unwrap_or_default();
-        metrics.event(result.status, reason);
-        for d in result
-            .deliveries
-            .iter()
-            .flatten()
-            .filter(|d| d.status == "skipped")
-        {
-            let attrs = [
-                opentelemetry::KeyValue::new("kind", d.kind),
-                opentelemetry::KeyValue::new("reason", d.reason.unwrap_or_default()),
-            ];
-            metrics.skipped_destinations.add(1, &attrs);
-        }
-    }
-}
-
-fn respond(planned: Vec<Result<Planned, Rejection>>, dests: &[Destination]) -> IngestResponse {
-    let mut tally: HashMap<&'static str, usize> = HashMap::new();
-    let results: Vec<EventResult> = planned
-        .into_iter()
-        .enumerate()
-        .map(|(index, p)| {
-            let result = match p {
-                Err(r) => rejected(index, r),
-                Ok(p) => answered(index, p, dests),
-            };
-            *tally.entry(result.status).or_default() += 1;
-            result
-        })
-        .collect();
-    IngestResponse {
-        limit_hit: None,
-        accepted: tally.get("accepted").copied().unwrap_or(0),
-        duplicates: tally.get("duplicate").copied().unwrap_or(0),
-        skipped: tally.get("skipped").copied().unwrap_or(0),
-        rejected: tally.get("rejected").copied().unwrap_or(0),
-        results,
-    }
-}
-
-fn rejected(index: usize, r: Rejection) -> EventResult {
-    EventResult {
-        index,
-        event_id: None,
-        event_name: None,
-        status: "rejected",
-        deliveries: None,
-        warnings: Vec::new(),
-        error: Some(ErrorBody {
-            code: r.code,
-            message: r.message,
-            field: Some(r.field),
-        }),
-    }
-}
-
-fn answered(index: usize, p: Planned, dests: &[Destination]) -> EventResult {
-    let status = event_status(&p.targets);
-    let deliveries: Vec<DeliveryResult> = p
-        .targets
-        .iter()
-        .zip(dests)
-        .map(|(target, dest)| {
-            let (status, reason, delivery_id) = match *target {
-                Target::Queued(id) => ("queued", None, Some(id)),
-                Target::Skipped(reason) => ("skipped", Some(reason), None),
-                _ => ("duplicate", None, None),
-            };
-            DeliveryResult {
-                destination_id: dest.id(),
-                kind: dest.kind.as_str(),
-                status,
-                reason,
-                delivery_id,
-            }
-        })
-        .collect();
-    let mut warnings = p.event.warnings;
-    if dests.is_empty() {
-        warnings.push(Warning {
-            code: "no_destinations".into(),
-            message: "this account has no destinations yet: the event was not forwarded".into(),
-        });
-    }
-    EventResult {
-        index,
-        event_id: Some(p.event.event_id),
-        event_name: Some(p.event.event_name),
-        status,
-        deliveries: Some(deliveries),
-        warnings,
-        error: None,
     }
 }

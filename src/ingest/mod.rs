@@ -12,6 +12,7 @@ pub mod names;
 pub mod pii;
 pub mod response;
 mod stored;
+mod summary;
 pub mod user_data;
 
 pub use accept::accept_events;

@@ -50,7 +50,8 @@ impl Report {
         if let Some(drain) = self.drain {
             let rate = self.sends as f64 / drain.as_secs_f64().max(1e-9);
             out.push_str(&format!(
-                "  queue drained in  {:>7.2} s ({} sends, {:.0} sends/s)\n",
+                "  all sent after    {:>7.2} s from the start ({} sends, {:.0} sends/s)
+",
                 drain.as_secs_f64(),
                 self.sends,
                 rate
