@@ -78,6 +78,35 @@ async fn apply_one(
     Ok(result.rows_affected == 1)
 }
 
+/// Marks deliveries of one claim `succeeded`, guarded by their lease: a delivery whose
+/// lease passed to another worker (or that is no longer pending) is not touched, and
+/// only the rows changed are counted.
+async fn apply_succeeded(db: &impl ConnectionTrait, claimed: &[&Claimed], now_ms: i64) -> AppResult<u64> {
+    let mut changed = 0;
+    let mut by_token: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for c in claimed {
+        by_token.entry(c.lease_token).or_default().push(c.id);
+    }
+    for (token, ids) in by_token {
+        let result = deliveries::Entity::update_many()
+            .col_expr(deliveries::Column::Status, Expr::value("succeeded"))
+            .col_expr(deliveries::Column::SucceededAt, Expr::value(now_ms))
+            .col_expr(deliveries::Column::Attempts, Expr::cust("attempts + 1"))
+            .col_expr(deliveries::Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .col_expr(deliveries::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+            .col_expr(deliveries::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms))
+            .filter(deliveries::Column::TenantId.eq(claimed[0].tenant_id))
+            .filter(deliveries::Column::LeaseToken.eq(token))
+            .filter(deliveries::Column::Status.eq("pending"))
+            .filter(deliveries::Column::Id.is_in(ids))
+            .exec(db)
+            .await?;
+        changed += result.rows_affected;
+    }
+    Ok(changed)
+}
+
 fn attempt_row(c: &Claimed, r: &outcome::Result) -> delivery_attempts::ActiveModel {
     let a = &r.attempt;
     delivery_attempts::ActiveModel {
@@ -107,6 +136,7 @@ pub async fn complete(
     let mut paused_reason = None;
     let mut released: HashMap<String, i64> = HashMap::new();
     let mut destination_wait: Option<i64> = None;
+    let mut succeeded: Vec<&Claimed> = Vec::new();
     let txn = db.begin_write().await?;
     let metrics = crate::metrics::metrics();
     for c in completions {
@@ -122,6 +152,11 @@ pub async fn complete(
             c.expires_at_ms,
             unit,
         );
+        if t.status == "succeeded" {
+            // Successes are recorded together below: one guarded statement per chunk.
+            succeeded.push(&c.claimed);
+            continue;
+        }
         if !apply_one(&*txn, &c.claimed, &t, now_ms).await? {
             tally.lease_lost += 1;
             continue;
@@ -136,12 +171,6 @@ pub async fn complete(
             1,
         );
         match t.status {
-            "succeeded" => {
-                tally.succeeded += 1;
-                *delivered_by_kind
-                    .entry(c.claimed.kind.as_str())
-                    .or_default() += 1;
-            }
             "pending" => tally.retried += 1,
             "failed" | "dead" => {
                 if t.status == "failed" {
@@ -168,6 +197,13 @@ pub async fn complete(
         {
             destination_wait = Some(destination_wait.map_or(at, |w| w.max(at)));
         }
+    }
+    for chunk in succeeded.chunks(500) {
+        let n = apply_succeeded(&*txn, chunk, now_ms).await?;
+        tally.succeeded += n as usize;
+        tally.lease_lost += chunk.len() - n as usize;
+        *delivered_by_kind.entry(chunk[0].kind.as_str()).or_default() += n as i64;
+        metrics.send(chunk[0].kind.as_str(), "succeeded", n);
     }
     let attempts: Vec<_> = completions
         .iter()
