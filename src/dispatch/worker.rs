@@ -3,7 +3,7 @@
 //! starts, which keeps one batch in flight per destination, so a slow or failing
 //! destination never holds up the others, and stops claiming on shutdown.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +34,9 @@ pub const LEASE_MS: i64 = 120_000;
 const META_BATCH: u64 = meta::MAX_BATCH as u64;
 const GA4_BATCH: u64 = 100;
 const DESTINATIONS_PER_ROUND: u64 = 16;
+/// Batches of one destination sent at the same time: enough to hide a slow response,
+/// few enough that one destination cannot take every worker slot.
+const BATCHES_PER_DESTINATION: usize = 4;
 const IDLE_POLL: Duration = Duration::from_millis(250);
 
 pub struct Dispatcher {
@@ -43,7 +46,8 @@ pub struct Dispatcher {
     meta: MetaClient,
     ga4: Ga4Client,
     schedule: Vec<Duration>,
-    in_flight: Mutex<HashSet<Uuid>>,
+    /// Batches in flight per destination (at most `BATCHES_PER_DESTINATION`).
+    in_flight: Mutex<HashMap<Uuid, usize>>,
 }
 
 impl Dispatcher {
@@ -63,7 +67,7 @@ impl Dispatcher {
             db,
             keys,
             clock,
-            in_flight: Mutex::new(HashSet::new()),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -106,7 +110,7 @@ impl Dispatcher {
     }
 
     async fn start_round(self: &Arc<Self>, tasks: &mut JoinSet<()>) -> usize {
-        let busy = self.in_flight.lock().expect("in-flight set").len() as u64;
+        let busy = self.in_flight.lock().expect("in-flight map").len() as u64;
         let due = match queue::due_destinations(
             &self.db,
             self.clock.now_ms(),
@@ -122,13 +126,13 @@ impl Dispatcher {
         };
         let mut started = 0;
         for d in due {
-            if !self
-                .in_flight
-                .lock()
-                .expect("in-flight set")
-                .insert(d.destination_id)
             {
-                continue;
+                let mut in_flight = self.in_flight.lock().expect("in-flight map");
+                let n = in_flight.entry(d.destination_id).or_insert(0);
+                if *n >= BATCHES_PER_DESTINATION {
+                    continue;
+                }
+                *n += 1;
             }
             started += 1;
             let this = self.clone();
@@ -136,7 +140,13 @@ impl Dispatcher {
                 if let Err(err) = this.process(d).await {
                     tracing::warn!(error = %err, destination = %d.destination_id, "dispatch batch failed");
                 }
-                this.in_flight.lock().expect("in-flight set").remove(&d.destination_id);
+                let mut in_flight = this.in_flight.lock().expect("in-flight map");
+                if let Some(n) = in_flight.get_mut(&d.destination_id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        in_flight.remove(&d.destination_id);
+                    }
+                }
             });
         }
         started
