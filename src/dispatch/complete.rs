@@ -81,7 +81,11 @@ async fn apply_one(
 /// Marks deliveries of one claim `succeeded`, guarded by their lease: a delivery whose
 /// lease passed to another worker (or that is no longer pending) is not touched, and
 /// only the rows changed are counted.
-async fn apply_succeeded(db: &impl ConnectionTrait, claimed: &[&Claimed], now_ms: i64) -> AppResult<u64> {
+async fn apply_succeeded(
+    db: &impl ConnectionTrait,
+    claimed: &[&Claimed],
+    now_ms: i64,
+) -> AppResult<u64> {
     let mut changed = 0;
     let mut by_token: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for c in claimed {
@@ -92,9 +96,18 @@ async fn apply_succeeded(db: &impl ConnectionTrait, claimed: &[&Claimed], now_ms
             .col_expr(deliveries::Column::Status, Expr::value("succeeded"))
             .col_expr(deliveries::Column::SucceededAt, Expr::value(now_ms))
             .col_expr(deliveries::Column::Attempts, Expr::cust("attempts + 1"))
-            .col_expr(deliveries::Column::LockedUntil, Expr::value(Option::<i64>::None))
-            .col_expr(deliveries::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-            .col_expr(deliveries::Column::LastError, Expr::value(Option::<String>::None))
+            .col_expr(
+                deliveries::Column::LockedUntil,
+                Expr::value(Option::<i64>::None),
+            )
+            .col_expr(
+                deliveries::Column::LeaseToken,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                deliveries::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms))
             .filter(deliveries::Column::TenantId.eq(claimed[0].tenant_id))
             .filter(deliveries::Column::LeaseToken.eq(token))
