@@ -44,6 +44,8 @@ pub struct Config {
     pub retry_schedule: Vec<Duration>,
     pub max_body_bytes: usize,
     pub log_format: LogFormat,
+    /// How long a worker's claim on a delivery lasts before another worker may take it.
+    pub lease_ms: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -74,7 +76,7 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h";
 
 /// Every variable Kickin reads; anything else starting with `KICKIN_` is reported as a
 /// probable typo.
-pub const KNOWN_VARIABLES: [&str; 15] = [
+pub const KNOWN_VARIABLES: [&str; 16] = [
     "KICKIN_DATABASE_URL",
     "KICKIN_BIND",
     "KICKIN_SECRET_KEY",
@@ -90,6 +92,7 @@ pub const KNOWN_VARIABLES: [&str; 15] = [
     "KICKIN_RETRY_SCHEDULE",
     "KICKIN_MAX_BODY_BYTES",
     "KICKIN_LOG_FORMAT",
+    "KICKIN_LEASE_SECONDS",
 ];
 
 struct Vars<'a>(&'a HashMap<String, String>);
@@ -163,6 +166,7 @@ impl Config {
             .map_err(|m| fail("KICKIN_RETRY_SCHEDULE", m))?,
             max_body_bytes: number(&vars, "KICKIN_MAX_BODY_BYTES", 1024 * 1024)?,
             log_format: parse_log_format(&vars.or("KICKIN_LOG_FORMAT", "text"))?,
+            lease_ms: number::<i64>(&vars, "KICKIN_LEASE_SECONDS", 120)? * 1000,
         })
         .and_then(Config::checked)
     }
@@ -179,6 +183,9 @@ impl Config {
                 "KICKIN_ADMIN_PASSWORD",
                 "must be at least 12 characters",
             ));
+        }
+        if !(1_000..=3_600_000).contains(&self.lease_ms) {
+            return Err(fail("KICKIN_LEASE_SECONDS", "must be between 1 and 3600"));
         }
         if self.max_body_bytes < 1024 {
             return Err(fail("KICKIN_MAX_BODY_BYTES", "must be at least 1024"));

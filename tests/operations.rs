@@ -453,3 +453,81 @@ async fn api_and_worker_processes_on_postgres() {
         _ => eprintln!("KICKIN_TEST_POSTGRES_URL is not set: PostgreSQL variant not run"),
     }
 }
+
+async fn a_worker_killed_with_sigkill_mid_send_is_counted_once_after_restart(pg: Option<&str>) {
+    let meta = MetaMock::start().await;
+    meta.add_token("EAAB-ops");
+    meta.fail_next("123456", MetaFault::Latency(Duration::from_secs(30)), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(pg, dir.path()).await;
+    let meta_uri = meta.uri();
+    let api_port = free_port();
+    let _api_process = kickin(&db, "api", api_port, &[("KICKIN_META_API_BASE", &meta_uri)]);
+    let api = Api::ready(api_port).await;
+    let key = api.tenant_with_meta().await;
+    let events: Vec<Value> = (0..20).map(|i| purchase(&format!("k-{i}"))).collect();
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/events",
+            &key,
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let lease = [
+        ("KICKIN_META_API_BASE", meta_uri.as_str()),
+        ("KICKIN_LEASE_SECONDS", "2"),
+    ];
+    let mut worker = kickin(&db, "worker", free_port(), &lease);
+    eventually(60, "the worker's send to be in flight", || async {
+        meta.request_count() > 0
+    })
+    .await;
+    worker.0.kill().unwrap(); // SIGKILL: no chance to record anything
+    worker.0.wait().unwrap();
+    assert_eq!(
+        api.usage(&key).await["counted"],
+        0,
+        "nothing was recorded by the killed worker"
+    );
+    let _worker2 = kickin(&db, "worker", free_port(), &lease);
+    eventually(
+        60,
+        "the new worker to take over after the lease",
+        || async { api.usage(&key).await["counted"] == 20 },
+    )
+    .await;
+    assert_eq!(api.usage(&key).await["pending"], 0);
+    for i in 0..20 {
+        // At least once on the wire (Meta deduplicates the resend by event_id)...
+        assert!(meta.count_event(&format!("k-{i}")) >= 1);
+    }
+    // ...and exactly once in the meter.
+    let reconcile = Command::new(env!("CARGO_BIN_EXE_kickin"))
+        .arg("reconcile")
+        .env("KICKIN_DATABASE_URL", &db)
+        .env("KICKIN_SECRET_KEY", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        reconcile.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reconcile.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_send_on_sqlite() {
+    a_worker_killed_with_sigkill_mid_send_is_counted_once_after_restart(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_send_on_postgres() {
+    match std::env::var("KICKIN_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            a_worker_killed_with_sigkill_mid_send_is_counted_once_after_restart(Some(&url)).await
+        }
+        _ => eprintln!("KICKIN_TEST_POSTGRES_URL is not set: PostgreSQL variant not run"),
+    }
+}

@@ -29,7 +29,7 @@ use crate::destinations::{self, Destination, Kind};
 use crate::error::AppResult;
 use crate::ingest::decide::max_age_ms;
 
-/// A claimed lease lasts this long; a crashed worker's deliveries are retaken after it.
+/// The default lease (`KICKIN_LEASE_SECONDS`): a crashed worker's deliveries are retaken after it.
 pub const LEASE_MS: i64 = 120_000;
 const META_BATCH: u64 = meta::MAX_BATCH as u64;
 const GA4_BATCH: u64 = 100;
@@ -46,6 +46,7 @@ pub struct Dispatcher {
     meta: MetaClient,
     ga4: Ga4Client,
     schedule: Vec<Duration>,
+    lease_ms: i64,
     /// Batches in flight per destination (at most `BATCHES_PER_DESTINATION`).
     in_flight: Mutex<HashMap<Uuid, usize>>,
 }
@@ -64,6 +65,7 @@ impl Dispatcher {
                 base: config.ga4_api_base.clone(),
             },
             schedule: config.retry_schedule.clone(),
+            lease_ms: config.lease_ms,
             db,
             keys,
             clock,
@@ -178,7 +180,8 @@ impl Dispatcher {
         } else {
             GA4_BATCH
         };
-        let claimed = queue::claim(&self.db, due, self.clock.now_ms(), LEASE_MS, limit).await?;
+        let claimed =
+            queue::claim(&self.db, due, self.clock.now_ms(), self.lease_ms, limit).await?;
         if claimed.is_empty() {
             return Ok(Tally::default());
         }

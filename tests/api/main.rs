@@ -12,6 +12,7 @@ mod dedup;
 mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;
+mod faults;
 mod ingest;
 mod isolation;
 mod limits;
