@@ -167,6 +167,21 @@ fn purchase(id: &str) -> Value {
         "event_source_url": "https://shop.example/", "user_data": {"em": "a@b.co", "client_user_agent": "UA"}})
 }
 
+/// `kickin reconcile` finds the meter equal to the succeeded deliveries.
+fn assert_reconciles(db: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kickin"))
+        .arg("reconcile")
+        .env("KICKIN_DATABASE_URL", db)
+        .env("KICKIN_SECRET_KEY", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 fn sigterm(p: &Process) {
     Command::new("kill")
         .args(["-TERM", &p.0.id().to_string()])
@@ -426,17 +441,7 @@ async fn api_and_worker_processes_deliver_and_count_once_across_a_sigterm(pg: Op
     for i in 0..20 {
         assert_eq!(meta.count_event(&format!("p-{i}")), 1, "p-{i} sent once");
     }
-    let reconcile = Command::new(env!("CARGO_BIN_EXE_kickin"))
-        .arg("reconcile")
-        .env("KICKIN_DATABASE_URL", &db)
-        .env("KICKIN_SECRET_KEY", SECRET)
-        .output()
-        .unwrap();
-    assert!(
-        reconcile.status.success(),
-        "{}",
-        String::from_utf8_lossy(&reconcile.stdout)
-    );
+    assert_reconciles(&db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -504,17 +509,7 @@ async fn a_worker_killed_with_sigkill_mid_send_is_counted_once_after_restart(pg:
         assert!(meta.count_event(&format!("k-{i}")) >= 1);
     }
     // ...and exactly once in the meter.
-    let reconcile = Command::new(env!("CARGO_BIN_EXE_kickin"))
-        .arg("reconcile")
-        .env("KICKIN_DATABASE_URL", &db)
-        .env("KICKIN_SECRET_KEY", SECRET)
-        .output()
-        .unwrap();
-    assert!(
-        reconcile.status.success(),
-        "{}",
-        String::from_utf8_lossy(&reconcile.stdout)
-    );
+    assert_reconciles(&db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

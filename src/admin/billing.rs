@@ -87,16 +87,19 @@ pub async fn reconciliation_csv(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    let invoice = invoices::get_model(&state.db.conn, *id).await?;
+    csv_download(&state, *id).await
+}
+
+/// The reconciliation CSV of an invoice as a download (admin API and console).
+pub async fn csv_download(state: &AppState, id: Uuid) -> AppResult<HttpResponse> {
+    let invoice = invoices::get_model(&state.db.conn, id).await?;
     let csv = export::reconciliation_csv(&state.db.conn, &invoice).await?;
+    let disposition = format!(
+        "attachment; filename=\"kickin-{}-{}.csv\"",
+        invoice.period, invoice.id
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"kickin-{}-{}.csv\"",
-                invoice.period, invoice.id
-            ),
-        ))
+        .insert_header(("Content-Disposition", disposition))
         .body(csv))
 }

@@ -11,7 +11,6 @@ use super::error::ConsoleResult;
 use super::forms::{Form, field, record};
 use super::session::ConsoleAdmin;
 use crate::audit::Change;
-use crate::billing::export;
 use crate::billing::invoices::{self, InvoiceOut};
 use crate::billing::run::{self, RunReport};
 use crate::clock::period_of;
@@ -123,16 +122,5 @@ pub async fn csv(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ConsoleResult<HttpResponse> {
-    let invoice = invoices::get_model(&state.db.conn, *id).await?;
-    let body = export::reconciliation_csv(&state.db.conn, &invoice).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"kickin-{}-{}.csv\"",
-                invoice.period, invoice.id
-            ),
-        ))
-        .body(body))
+    Ok(crate::admin::billing::csv_download(&state, *id).await?)
 }
