@@ -62,7 +62,7 @@ pub async fn ensure_admin(db: &Db, config: &Config, now: i64) -> anyhow::Result<
         (Some(email), Some(password)) => (email.clone(), password.clone(), false),
         _ => ("admin@kickin.local".to_string(), random_token(18), true),
     };
-    accounts::create(&db.conn, &email, &password, Role::Owner, now)
+    accounts::create_bootstrap(&db.conn, &email, &password, Role::Owner, now)
         .await
         .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.message))?;
     if generated {

@@ -140,9 +140,6 @@ impl Config {
             )
         })?;
         let secret_key = vars.get("KICKIN_SECRET_KEY").map(str::to_string);
-        if secret_key.as_ref().is_some_and(|k| k.len() < 32) {
-            return Err(fail("KICKIN_SECRET_KEY", "must be at least 32 characters"));
-        }
         Ok(Config {
             database_url,
             bind,
@@ -178,12 +175,6 @@ impl Config {
                 "set KICKIN_ADMIN_EMAIL and KICKIN_ADMIN_PASSWORD together",
             ));
         }
-        if self.admin_password.as_ref().is_some_and(|p| p.len() < 12) {
-            return Err(fail(
-                "KICKIN_ADMIN_PASSWORD",
-                "must be at least 12 characters",
-            ));
-        }
         if !(1_000..=3_600_000).contains(&self.lease_ms) {
             return Err(fail("KICKIN_LEASE_SECONDS", "must be between 1 and 3600"));
         }
@@ -191,6 +182,20 @@ impl Config {
             return Err(fail("KICKIN_MAX_BODY_BYTES", "must be at least 1024"));
         }
         Ok(self)
+    }
+
+    /// Settings that work but are weak; `serve` logs each as a warning.
+    pub fn weaknesses(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.secret_key.as_ref().is_some_and(|k| k.len() < 32) {
+            out.push(
+                "KICKIN_SECRET_KEY is shorter than 32 characters; use a long random value".into(),
+            );
+        }
+        if self.admin_password.as_ref().is_some_and(|p| p.len() < 12) {
+            out.push("KICKIN_ADMIN_PASSWORD is shorter than 12 characters; change it after the first login".into());
+        }
+        out
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -358,7 +363,6 @@ mod tests {
             ("KICKIN_GA4_API_BASE", "ftp://x"),
             ("KICKIN_API_RATE_LIMIT", "-1"),
             ("KICKIN_RETRY_SCHEDULE", "5s,soon"),
-            ("KICKIN_SECRET_KEY", "short"),
             ("KICKIN_DATABASE_URL", "mysql://x"),
         ];
         for (name, value) in cases {
@@ -366,6 +370,18 @@ mod tests {
             assert_eq!(err.variable, name, "{value}");
             assert!(err.to_string().starts_with("invalid configuration: "));
         }
+    }
+
+    #[test]
+    fn short_secrets_start_but_are_reported_as_weak() {
+        let config = Config::from_map(&map(&[
+            ("KICKIN_SECRET_KEY", "short"),
+            ("KICKIN_ADMIN_EMAIL", "a@b.co"),
+            ("KICKIN_ADMIN_PASSWORD", "pw"),
+        ]))
+        .unwrap();
+        assert_eq!(config.weaknesses().len(), 2);
+        assert!(Config::from_map(&map(&[])).unwrap().weaknesses().is_empty());
     }
 
     #[test]

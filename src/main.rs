@@ -26,6 +26,9 @@ async fn main() -> std::process::ExitCode {
     for name in config::unknown_variables(&std::env::vars().collect()) {
         tracing::warn!(variable = %name, "unknown KICKIN_ variable ignored (misspelt?)");
     }
+    for weakness in config.weaknesses() {
+        tracing::warn!("{weakness}");
+    }
     let result = run(cli.command, config).await;
     // Flushing may block on the exporter's HTTP client: keep it off the async workers.
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;

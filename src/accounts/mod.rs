@@ -45,8 +45,30 @@ pub async fn count(db: &impl ConnectionTrait) -> AppResult<u64> {
     Ok(admins::Entity::find().count(db).await?)
 }
 
+/// Shortest password an admin may choose (the bootstrap admin from the environment may
+/// be shorter: it is logged as a weakness instead).
+pub const MIN_PASSWORD: usize = 8;
+
 /// Creates an admin; the email is stored lowercased and must be unique.
 pub async fn create(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+    role: Role,
+    now: i64,
+) -> AppResult<admins::Model> {
+    if password.len() < MIN_PASSWORD {
+        return Err(AppError::invalid(
+            "password",
+            format!("password must be at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    create_bootstrap(db, email, password, role, now).await
+}
+
+/// Creates an admin without the password-length rule: only for the first admin, from
+/// `KICKIN_ADMIN_PASSWORD`, which the operator chose (a short one is logged as weak).
+pub async fn create_bootstrap(
     db: &impl ConnectionTrait,
     email: &str,
     password: &str,
@@ -60,11 +82,8 @@ pub async fn create(
             "email must be an address like ops@example.com",
         ));
     }
-    if password.len() < 12 {
-        return Err(AppError::invalid(
-            "password",
-            "password must be at least 12 characters",
-        ));
+    if password.is_empty() {
+        return Err(AppError::invalid("password", "password must not be empty"));
     }
     if find_by_email(db, &email).await?.is_some() {
         return Err(
