@@ -101,9 +101,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 Some(r) => Role::parse(r)
                     .ok_or_else(|| anyhow::anyhow!("--role must be owner, admin or viewer"))?,
             };
-            let admin = accounts::create(&db.conn, &email, &password, role, clock.now_ms())
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            // The operator at the command line chooses the password; a short one is a warning.
+            let admin =
+                accounts::create_bootstrap(&db.conn, &email, &password, role, clock.now_ms())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            if password.len() < accounts::MIN_PASSWORD {
+                eprintln!(
+                    "warning: the password is shorter than {} characters",
+                    accounts::MIN_PASSWORD
+                );
+            }
             println!("admin {} created with role {}", admin.email, admin.role);
             Ok(())
         }

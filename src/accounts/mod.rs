@@ -66,8 +66,8 @@ pub async fn create(
     create_bootstrap(db, email, password, role, now).await
 }
 
-/// Creates an admin without the password-length rule: only for the first admin, from
-/// `KICKIN_ADMIN_PASSWORD`, which the operator chose (a short one is logged as weak).
+/// Creates an admin without the password-length rule: for admins the operator creates
+/// from the environment or the command line (a short password is reported as weak).
 pub async fn create_bootstrap(
     db: &impl ConnectionTrait,
     email: &str,
