@@ -26,8 +26,8 @@ impl Counters {
         *self.0.entry(key).or_default() += 1;
     }
 
-    /// Upserts the counters of one request (sorted, so concurrent requests lock rows in
-    /// the same order).
+    /// Upserts the counters of one request in one statement (rows sorted, so concurrent
+    /// requests lock them in the same order).
     pub async fn save(
         &self,
         db: &impl ConnectionTrait,
@@ -35,37 +35,39 @@ impl Counters {
         day: &str,
     ) -> Result<(), DbErr> {
         let mut rows: Vec<(&CounterKey, &i64)> = self.0.iter().collect();
-        rows.sort();
-        for ((code, destination, detail), count) in rows {
-            let mut insert = Query::insert();
-            insert
-                .into_table("diagnostic_counts")
-                .columns([
-                    "tenant_id",
-                    "day",
-                    "code",
-                    "destination_id",
-                    "detail",
-                    "count",
-                ])
-                .values_panic([
-                    tenant_id.into(),
-                    day.into(),
-                    code.clone().into(),
-                    destination.clone().into(),
-                    detail.clone().into(),
-                    (*count).into(),
-                ])
-                .on_conflict(
-                    OnConflict::columns(["tenant_id", "day", "code", "destination_id", "detail"])
-                        .value(
-                            "count",
-                            Expr::cust("diagnostic_counts.count + excluded.count"),
-                        )
-                        .to_owned(),
-                );
-            db.execute(&insert).await?;
+        if rows.is_empty() {
+            return Ok(());
         }
+        // One statement for the whole request (keys are distinct, so no row is hit twice).
+        rows.sort();
+        let mut insert = Query::insert();
+        insert.into_table("diagnostic_counts").columns([
+            "tenant_id",
+            "day",
+            "code",
+            "destination_id",
+            "detail",
+            "count",
+        ]);
+        for ((code, destination, detail), count) in rows {
+            insert.values_panic([
+                tenant_id.into(),
+                day.into(),
+                code.clone().into(),
+                destination.clone().into(),
+                detail.clone().into(),
+                (*count).into(),
+            ]);
+        }
+        insert.on_conflict(
+            OnConflict::columns(["tenant_id", "day", "code", "destination_id", "detail"])
+                .value(
+                    "count",
+                    Expr::cust("diagnostic_counts.count + excluded.count"),
+                )
+                .to_owned(),
+        );
+        db.execute(&insert).await?;
         Ok(())
     }
 }
