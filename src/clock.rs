@@ -59,6 +59,7 @@ pub fn is_period(p: &str) -> bool {
     bytes.len() == 7
         && bytes[4] == b'-'
         && p[..4].chars().all(|c| c.is_ascii_digit())
+        && p[5..].chars().all(|c| c.is_ascii_digit())
         && p[5..].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
 }
 
@@ -73,6 +74,16 @@ mod tests {
         let before = other.now_ms();
         clock.advance_ms(MS_PER_DAY);
         assert!(other.now_ms() - before >= MS_PER_DAY);
+    }
+
+    #[test]
+    fn a_period_is_four_and_two_digits() {
+        assert!(is_period("2026-11"));
+        for bad in [
+            "2026-+1", "2026-13", "2026-00", "26-11", "2026/11", "+026-11",
+        ] {
+            assert!(!is_period(bad), "{bad}");
+        }
     }
 
     #[test]

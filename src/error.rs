@@ -84,6 +84,13 @@ impl From<DbErr> for AppError {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             return AppError::conflict("conflict", "a record with these values already exists");
         }
+        let text = err.to_string();
+        if text.contains("invalid byte sequence") || text.contains("0x00") {
+            return AppError::bad_request(
+                "invalid_input",
+                "the request contains a character that cannot be stored (NUL)",
+            );
+        }
         if is_unavailable(&err) {
             tracing::warn!(error = %err, "database unavailable");
             let mut e = AppError::new(

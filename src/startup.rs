@@ -27,7 +27,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<Uuid>>>,
     pub dispatcher: Arc<Dispatcher>,
-    /// Console logins per client address: 10 a minute.
+    /// Failed logins (console and admin API) per client address: 10 a minute.
     pub login_limiter: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Set when `KICKIN_STRIPE_SECRET_KEY` is.
     pub stripe: Option<Arc<StripeSync>>,

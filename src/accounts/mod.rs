@@ -76,7 +76,11 @@ pub async fn create_bootstrap(
     now: i64,
 ) -> AppResult<admins::Model> {
     let email = email.trim().to_ascii_lowercase();
-    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+    if !email.contains('@')
+        || email.len() > 254
+        || email.contains(char::is_whitespace)
+        || email.contains(char::is_control)
+    {
         return Err(AppError::invalid(
             "email",
             "email must be an address like ops@example.com",

@@ -75,9 +75,19 @@ pub async fn update_tenant(
     body: web::Json<TenantPatch>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let tenant =
-        tenants::update(&state.db.conn, *id, body.into_inner(), state.clock.now_ms()).await?;
-    Ok(HttpResponse::Ok().json(TenantOut::from(tenant)))
+    let before = TenantOut::from(tenants::get(&state.db.conn, *id).await?);
+    let tenant = TenantOut::from(
+        tenants::update(&state.db.conn, *id, body.into_inner(), state.clock.now_ms()).await?,
+    );
+    admin
+        .audit(
+            &state,
+            Change::new("tenant.update", "tenant", *id)
+                .before(&before)
+                .after(&tenant),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(tenant))
 }
 
 #[utoipa::path(get, path = "/admin/api/tenants/{id}/api-keys", tag = "admin", params(PageQuery),
@@ -110,6 +120,13 @@ pub async fn issue_api_key(
         state.clock.now_ms(),
     )
     .await?;
+    let view = serde_json::json!({"tenant_id": tenant.id, "prefix": issued.prefix, "name": issued.name, "scopes": issued.scopes});
+    admin
+        .audit(
+            &state,
+            Change::new("api_key.issue", "api_key", issued.id).after(&view),
+        )
+        .await?;
     Ok(HttpResponse::Created().json(issued))
 }
 

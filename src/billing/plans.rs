@@ -162,7 +162,10 @@ pub fn validate(plan: &PlanIn) -> AppResult<()> {
             "code must be 1-40 characters of a-z, 0-9, - and _",
         ));
     }
-    if plan.name.trim().is_empty() || plan.name.len() > 100 {
+    if plan.name.trim().is_empty()
+        || plan.name.len() > 100
+        || plan.name.chars().any(char::is_control)
+    {
         return Err(AppError::invalid("name", "name must be 1-100 characters"));
     }
     if plan.currency.len() != 3 || !plan.currency.chars().all(|c| c.is_ascii_alphabetic()) {

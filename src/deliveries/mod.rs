@@ -207,6 +207,15 @@ pub async fn replay(
         }
         _ => {}
     }
+    if crate::destinations::get(db, d.tenant_id, d.destination_id)
+        .await
+        .is_err()
+    {
+        return Err(AppError::conflict(
+            "destination_deleted",
+            "the destination of this delivery was deleted; it cannot be sent",
+        ));
+    }
     let reserved_period = reserve_one(db, d.tenant_id, now).await?;
     let result = deliveries::Entity::update_many()
         .col_expr(

@@ -310,12 +310,23 @@ pub async fn set_waiting_status(
 /// and deliveries still waiting for it end as `failed`.
 pub async fn delete(db: &impl ConnectionTrait, current: Destination, now: i64) -> AppResult<()> {
     let (tenant_id, id) = (current.model.tenant_id, current.model.id);
-    release_reservations(db, tenant_id, id).await?;
     let mut active: destinations::ActiveModel = current.model.into();
     active.deleted_at = Set(Some(now));
     active.state = Set("disabled".into());
     active.updated_at = Set(now);
     active.update(db).await?;
+    fail_waiting(db, tenant_id, id, now).await
+}
+
+/// Ends the waiting deliveries of a deleted destination as `failed` and gives their
+/// hard-limit headroom back (also used by workers that find a destination gone).
+pub async fn fail_waiting(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: i64,
+) -> AppResult<()> {
+    release_reservations(db, tenant_id, id).await?;
     deliveries::Entity::update_many()
         .col_expr(deliveries::Column::Status, Expr::value("failed"))
         .col_expr(

@@ -75,7 +75,7 @@ pub struct Change {
 
 fn check_name(name: &str) -> AppResult<String> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid("name", "name must be 1-100 characters"));
     }
     Ok(name.to_string())

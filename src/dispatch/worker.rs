@@ -32,7 +32,9 @@ use crate::ingest::decide::max_age_ms;
 /// The default lease (`KICKIN_LEASE_SECONDS`): a crashed worker's deliveries are retaken after it.
 pub const LEASE_MS: i64 = 120_000;
 const META_BATCH: u64 = meta::MAX_BATCH as u64;
-const GA4_BATCH: u64 = 100;
+/// GA4 requests go one `client_id` group at a time: 16 × the 5 s timeout stays well
+/// inside the default lease.
+const GA4_BATCH: u64 = 16;
 const DESTINATIONS_PER_ROUND: u64 = 16;
 /// Batches of one destination sent at the same time: enough to hide a slow response,
 /// few enough that one destination cannot take every worker slot.
@@ -159,7 +161,19 @@ impl Dispatcher {
         let destination =
             match destinations::get(&self.db.conn, due.tenant_id, due.destination_id).await {
                 Ok(d) => d,
-                Err(_) => return Ok(Tally::default()), // deleted: its deliveries were failed with it
+                Err(_) => {
+                    // Deleted (perhaps after these deliveries were queued): they can never be sent.
+                    let txn = self.db.begin_write().await?;
+                    destinations::fail_waiting(
+                        &*txn,
+                        due.tenant_id,
+                        due.destination_id,
+                        self.clock.now_ms(),
+                    )
+                    .await?;
+                    txn.commit().await?;
+                    return Ok(Tally::default());
+                }
             };
         if destination.model.state != "active" {
             let txn = self.db.begin_write().await?;

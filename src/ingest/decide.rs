@@ -39,7 +39,10 @@ pub fn decide(event: &ValidatedEvent, destination: &Destination, now_ms: i64) ->
     if destination.is_disabled() {
         return Decision::Skipped("destination_disabled");
     }
-    if event.event_time_ms() < now_ms - max_age_ms(destination.kind) {
+    // The same safety margin the worker applies: never queue what it would not send.
+    if event.event_time_ms()
+        < now_ms - max_age_ms(destination.kind) + crate::dispatch::retry::EXPIRY_MARGIN_MS
+    {
         return Decision::Skipped("too_old");
     }
     match destination.kind {

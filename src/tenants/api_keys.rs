@@ -92,7 +92,7 @@ pub async fn issue(
     now: i64,
 ) -> AppResult<IssuedKey> {
     let name = input.name.trim().to_string();
-    if name.is_empty() || name.len() > 100 {
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid("name", "name must be 1-100 characters"));
     }
     let scopes = parse_scopes(&input.scopes)?;

@@ -76,7 +76,7 @@ impl From<tenants::Model> for TenantOut {
 
 fn check_name(name: &str) -> AppResult<String> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 200 {
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::invalid("name", "name must be 1-200 characters"));
     }
     Ok(name.to_string())

@@ -190,3 +190,31 @@ async fn service_endpoints_answer(backend: Backend) {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+db_tests!(control_characters_in_names_are_refused_not_stored);
+
+async fn control_characters_in_names_are_refused_not_stored(backend: Backend) {
+    let app = spawn(backend).await;
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/tenants",
+            Some(json!({"name": "bad\u{0}name"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "name");
+    let (status, body) = app
+        .post_json(
+            "/admin/api/session",
+            None,
+            json!({"email": "a\u{0}@x.test", "password": "whatever-1"}),
+        )
+        .await;
+    assert!(
+        status == 400 || status == 401,
+        "a NUL in a login is a client error, not a 500: {status} {body}"
+    );
+    let (status, _) = app.get("/v1/events/%00", Some("kk_x")).await;
+    assert_eq!(status, 401);
+}

@@ -292,9 +292,11 @@ async fn an_event_too_old_to_send_dies_as_expired_without_a_request(backend: Bac
     let w = world(backend, "10s").await;
     let app = &w.app;
     let mut old = app.purchase("old-1");
-    old["event_time"] = json!(app.now_secs() - 7 * 86_400 + 1_800);
+    // Accepted with 90 minutes to spare, then not sent before the worker's 1 h margin passes.
+    old["event_time"] = json!(app.now_secs() - 7 * 86_400 + 5_400);
     let (_, body) = app.send(&w.tenant, vec![old]).await;
     assert_eq!(body["results"][0]["deliveries"][0]["status"], "queued");
+    app.clock.advance_ms(31 * 60_000);
     app.drain().await;
     assert_eq!(w.meta.request_count(), 0);
     let (_, event) = app.get("/v1/events/old-1", Some(&w.tenant.key)).await;

@@ -53,19 +53,6 @@ pub async fn submit(
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     check_csrf(&expected, &form)?;
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    if state.login_limiter.check_key(&ip).is_err() {
-        let error = Some("Too many login attempts; wait a minute and try again.".to_string());
-        return Ok(page(
-            &req,
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            field(&form, "email"),
-            error,
-        ));
-    }
     let email = field(&form, "email");
     match accounts::authenticate(&state.db.conn, email, field(&form, "password")).await {
         Ok(admin) => {
@@ -80,12 +67,29 @@ pub async fn submit(
                 .ok();
             Ok(response)
         }
-        Err(_) => Ok(page(
-            &req,
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            email,
-            Some("Email or password is wrong.".into()),
-        )),
+        Err(_) => {
+            // Failed attempts are limited per address; correct logins are never held back.
+            let ip = req
+                .peer_addr()
+                .map(|a| a.ip())
+                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+            if state.login_limiter.check_key(&ip).is_err() {
+                let error =
+                    Some("Too many failed logins; wait a minute and try again.".to_string());
+                return Ok(page(
+                    &req,
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    email,
+                    error,
+                ));
+            }
+            Ok(page(
+                &req,
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                email,
+                Some("Email or password is wrong.".into()),
+            ))
+        }
     }
 }
 
