@@ -247,32 +247,6 @@ pub async fn update(
     Ok(updated)
 }
 
-/// Waiting deliveries of a deleted destination will never be sent: their hard-limit
-/// headroom goes back to the tenant.
-async fn release_reservations(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-) -> AppResult<()> {
-    let waiting = deliveries::Entity::find()
-        .filter(deliveries::Column::TenantId.eq(tenant_id))
-        .filter(deliveries::Column::DestinationId.eq(id))
-        .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
-        .filter(deliveries::Column::ReservedPeriod.is_not_null())
-        .all(db)
-        .await?;
-    let mut by_period: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for d in waiting {
-        *by_period
-            .entry(d.reserved_period.unwrap_or_default())
-            .or_default() += 1;
-    }
-    for (period, n) in by_period {
-        crate::metering::limits::add_used(db, tenant_id, &period, -n).await?;
-    }
-    Ok(())
-}
-
 /// Moves a destination's waiting deliveries between `pending` and `paused`. Resumed
 /// deliveries are due at once; a lease held by a worker is cleared either way.
 pub async fn set_waiting_status(
@@ -326,8 +300,9 @@ pub async fn fail_waiting(
     id: Uuid,
     now: i64,
 ) -> AppResult<()> {
-    release_reservations(db, tenant_id, id).await?;
-    deliveries::Entity::update_many()
+    // One statement decides which deliveries fail, and only those give headroom back: a
+    // delivery that succeeds meanwhile is neither failed nor released.
+    let failed = deliveries::Entity::update_many()
         .col_expr(deliveries::Column::Status, Expr::value("failed"))
         .col_expr(
             deliveries::Column::LastError,
@@ -337,7 +312,14 @@ pub async fn fail_waiting(
         .filter(deliveries::Column::TenantId.eq(tenant_id))
         .filter(deliveries::Column::DestinationId.eq(id))
         .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
+    let mut by_period: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for period in failed.into_iter().filter_map(|d| d.reserved_period) {
+        *by_period.entry(period).or_default() += 1;
+    }
+    for (period, n) in by_period {
+        crate::metering::limits::add_used(db, tenant_id, &period, -n).await?;
+    }
     Ok(())
 }

@@ -338,3 +338,40 @@ async fn housekeeping_purges_keys_and_payloads_and_repairs_reservations(backend:
     );
     assert_eq!(app.assert_meter_exact(&tenant.id).await, 1);
 }
+
+db_tests!(deleting_a_destination_gives_its_waiting_headroom_back);
+
+async fn deleting_a_destination_gives_its_waiting_headroom_back(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let app = &w.app;
+    let tenant = tenant_on_plan(
+        app,
+        plan_body("hard2b", json!({"limit_mode": "hard", "hard_limit": 2})),
+    )
+    .await;
+    let first = app.add_meta(&tenant).await;
+    let (status, _) = app
+        .send(&tenant, vec![app.purchase("w-1"), app.purchase("w-2")])
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(app.send(&tenant, vec![app.purchase("w-3")]).await.0, 429);
+    let (status, _) = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/destinations/{first}"),
+            Some(&tenant.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.delivery_statuses(&tenant).await, ["failed", "failed"]);
+    app.add_meta(&tenant).await;
+    let (status, body) = app
+        .send(&tenant, vec![app.purchase("w-3"), app.purchase("w-4")])
+        .await;
+    assert_eq!(
+        status, 202,
+        "the deleted destination's two reservations came back: {body}"
+    );
+    assert_eq!(body["accepted"], 2);
+}
