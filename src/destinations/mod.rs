@@ -209,6 +209,18 @@ pub async fn update(
     patch: DestinationPatch,
     now: i64,
 ) -> AppResult<Destination> {
+    // Work from the row as it is now (locked on PostgreSQL), not as the caller read it: a
+    // worker may have paused the destination in between.
+    let current = match destinations::Entity::find()
+        .filter(destinations::Column::TenantId.eq(current.model.tenant_id))
+        .filter(destinations::Column::Id.eq(current.model.id))
+        .lock_exclusive()
+        .one(db)
+        .await?
+    {
+        Some(row) => Destination::from_model(row)?,
+        None => return Err(AppError::not_found("destination")),
+    };
     let change = patch.apply(current.kind, current.settings.clone())?;
     let mut active: destinations::ActiveModel = current.model.clone().into();
     if let Some(name) = change.name {

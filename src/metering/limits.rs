@@ -85,6 +85,15 @@ pub async fn recompute(db: &impl ConnectionTrait, period: &str) -> Result<u64, D
     if !crate::clock::is_period(period) {
         return Err(DbErr::Custom(format!("not a period: {period:?}")));
     }
+    // Lock the month's rows first: ingests that reserved before us have committed, later
+    // ones wait, so the count below (a fresh snapshot) misses none of them.
+    let lock = Query::select()
+        .column("tenant_id")
+        .from("quota_usage")
+        .and_where(Expr::col("period").eq(period))
+        .lock(sea_orm::sea_query::LockType::Update)
+        .to_owned();
+    db.query_all(&lock).await?;
     let update = Query::update()
         .table("quota_usage")
         .value(
