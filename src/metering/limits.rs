@@ -34,11 +34,25 @@ pub async fn lock_used(
     tenant_id: Uuid,
     period: &str,
 ) -> Result<i64, DbErr> {
+    // Usually the row exists: a no-op update takes its lock and reads it.
+    let touch = Query::update()
+        .table("quota_usage")
+        .value("used", Expr::cust("used"))
+        .and_where(Expr::col("tenant_id").eq(tenant_id))
+        .and_where(Expr::col("period").eq(period))
+        .returning(Query::returning().column("used"))
+        .to_owned();
+    if let Some(row) = db.query_one(&touch).await? {
+        return row.try_get("", "used");
+    }
+    // First hard-limited request of the month: start from what the tenant already has in
+    // flight or counted this month (it may have just moved to a hard plan).
+    let initial = in_use(db, tenant_id, period).await?;
     let mut upsert = Query::insert();
     upsert
         .into_table("quota_usage")
         .columns(["tenant_id", "period", "used"])
-        .values_panic([tenant_id.into(), period.into(), 0i64.into()])
+        .values_panic([tenant_id.into(), period.into(), initial.into()])
         .on_conflict(
             OnConflict::columns(["tenant_id", "period"])
                 .value("used", Expr::cust("quota_usage.used"))
@@ -50,6 +64,36 @@ pub async fn lock_used(
         .await?
         .ok_or_else(|| DbErr::Custom("quota row not returned".into()))?;
     row.try_get("", "used")
+}
+
+/// Counted + pending sends of a tenant for a month: waiting deliveries and the ones that
+/// succeeded in the month.
+pub async fn in_use(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    period: &str,
+) -> Result<i64, DbErr> {
+    use sea_orm::sea_query::Condition;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let (start, end) = (
+        super::usage::period_start_ms(period),
+        super::usage::period_end_ms(period),
+    );
+    let n = crate::entities::deliveries::Entity::find()
+        .filter(crate::entities::deliveries::Column::TenantId.eq(tenant_id))
+        .filter(
+            Condition::any()
+                .add(crate::entities::deliveries::Column::Status.is_in(["pending", "paused"]))
+                .add(
+                    Condition::all()
+                        .add(crate::entities::deliveries::Column::Status.eq("succeeded"))
+                        .add(crate::entities::deliveries::Column::SucceededAt.gte(start))
+                        .add(crate::entities::deliveries::Column::SucceededAt.lt(end)),
+                ),
+        )
+        .count(db)
+        .await?;
+    Ok(n as i64)
 }
 
 /// Adds `delta` (positive: reserve; negative: release) to the used headroom, never below 0.
@@ -78,32 +122,28 @@ pub async fn add_used(
     Ok(())
 }
 
-/// Sets every tenant's used headroom for `period` to what its deliveries hold: the ones
-/// reserved in that month that are still waiting or succeeded.
+/// Sets every tenant's used headroom for `period` to its counted + pending sends
+/// (`in_use`), repairing any drift.
 pub async fn recompute(db: &impl ConnectionTrait, period: &str) -> Result<u64, DbErr> {
-    // Only a `YYYY-MM` string is ever formatted into the statement.
-    if !crate::clock::is_period(period) {
-        return Err(DbErr::Custom(format!("not a period: {period:?}")));
-    }
     // Lock the month's rows first: ingests that reserved before us have committed, later
-    // ones wait, so the count below (a fresh snapshot) misses none of them.
+    // ones wait, so the counts below (fresh snapshots) miss none of them.
     let lock = Query::select()
         .column("tenant_id")
         .from("quota_usage")
         .and_where(Expr::col("period").eq(period))
         .lock(sea_orm::sea_query::LockType::Update)
         .to_owned();
-    db.query_all(&lock).await?;
-    let update = Query::update()
-        .table("quota_usage")
-        .value(
-            "used",
-            Expr::cust(format!(
-                "(SELECT COUNT(*) FROM deliveries d WHERE d.tenant_id = quota_usage.tenant_id \
-                 AND d.reserved_period = '{period}' AND d.status IN ('pending', 'paused', 'succeeded'))"
-            )),
-        )
-        .and_where(Expr::col("period").eq(period))
-        .to_owned();
-    Ok(db.execute(&update).await?.rows_affected())
+    let rows = db.query_all(&lock).await?;
+    for row in &rows {
+        let tenant_id: Uuid = row.try_get("", "tenant_id")?;
+        let used = in_use(db, tenant_id, period).await?;
+        let update = Query::update()
+            .table("quota_usage")
+            .value("used", used)
+            .and_where(Expr::col("tenant_id").eq(tenant_id))
+            .and_where(Expr::col("period").eq(period))
+            .to_owned();
+        db.execute(&update).await?;
+    }
+    Ok(rows.len() as u64)
 }

@@ -375,3 +375,43 @@ async fn deleting_a_destination_gives_its_waiting_headroom_back(backend: Backend
     );
     assert_eq!(body["accepted"], 2);
 }
+
+db_tests!(moving_to_a_hard_plan_counts_what_the_month_already_used);
+
+async fn moving_to_a_hard_plan_counts_what_the_month_already_used(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let app = &w.app;
+    let tenant = tenant_on_plan(app, plan_body("soft-first", json!({}))).await;
+    app.add_meta(&tenant).await;
+    app.send(&tenant, vec![app.purchase("m-1"), app.purchase("m-2")])
+        .await;
+    app.drain().await;
+    app.send(&tenant, vec![app.purchase("m-3")]).await; // one counted pair + one pending
+    let (_, hard) = app
+        .admin(
+            Method::POST,
+            "/plans",
+            Some(plan_body(
+                "hard4",
+                json!({"limit_mode": "hard", "hard_limit": 4}),
+            )),
+        )
+        .await;
+    let (status, _) = app
+        .admin(
+            Method::PATCH,
+            &format!("/tenants/{}", tenant.id),
+            Some(json!({"plan_id": hard["id"]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .send(&tenant, vec![app.purchase("m-4"), app.purchase("m-5")])
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["accepted"], 1,
+        "3 sends this month + 1 reaches the limit of 4: {body}"
+    );
+    assert_eq!(body["results"][1]["error"]["code"], "plan_limit_reached");
+}
