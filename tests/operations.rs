@@ -373,35 +373,68 @@ async fn database(pg: Option<&str>, dir: &std::path::Path) -> String {
     }
 }
 
+/// An `api` process on a fresh database with a tenant whose 20 events wait in the queue
+/// (no worker yet); Meta's first answer takes `first_answer` to arrive.
+struct Shop {
+    meta: MetaMock,
+    _dir: tempfile::TempDir,
+    db: String,
+    _api_process: Process,
+    api: Api,
+    key: String,
+}
+
+impl Shop {
+    async fn with_queued_events(pg: Option<&str>, first_answer: Duration, prefix: &str) -> Shop {
+        let meta = MetaMock::start().await;
+        meta.add_token("EAAB-ops");
+        meta.fail_next("123456", MetaFault::Latency(first_answer), 1);
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(pg, dir.path()).await;
+        let api_port = free_port();
+        let api_process = kickin(
+            &db,
+            "api",
+            api_port,
+            &[("KICKIN_META_API_BASE", &meta.uri())],
+        );
+        let api = Api::ready(api_port).await;
+        let key = api.tenant_with_meta().await;
+        let events: Vec<Value> = (0..20)
+            .map(|i| purchase(&format!("{prefix}-{i}")))
+            .collect();
+        let (status, _) = api
+            .call(
+                reqwest::Method::POST,
+                "/v1/events",
+                &key,
+                Some(json!({"events": events})),
+            )
+            .await;
+        assert_eq!(status, 202);
+        Shop {
+            meta,
+            _dir: dir,
+            db,
+            _api_process: api_process,
+            api,
+            key,
+        }
+    }
+}
+
 async fn api_and_worker_processes_deliver_and_count_once_across_a_sigterm(pg: Option<&str>) {
-    let meta = MetaMock::start().await;
-    meta.add_token("EAAB-ops");
-    meta.fail_next("123456", MetaFault::Latency(Duration::from_secs(2)), 1);
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(pg, dir.path()).await;
-    let meta_uri = meta.uri();
-    let api_port = free_port();
-    let _api_process = kickin(&db, "api", api_port, &[("KICKIN_META_API_BASE", &meta_uri)]);
-    let api = Api::ready(api_port).await;
-    let key = api.tenant_with_meta().await;
-    let events: Vec<Value> = (0..20).map(|i| purchase(&format!("p-{i}"))).collect();
-    let (status, _) = api
-        .call(
-            reqwest::Method::POST,
-            "/v1/events",
-            &key,
-            Some(json!({"events": events})),
-        )
-        .await;
-    assert_eq!(status, 202);
+    let shop = Shop::with_queued_events(pg, Duration::from_secs(2), "p").await;
+    let (meta, db, api, key, meta_uri) =
+        (&shop.meta, &shop.db, &shop.api, &shop.key, shop.meta.uri());
     assert_eq!(
-        api.usage(&key).await["pending"],
+        api.usage(key).await["pending"],
         20,
         "the api role does not send"
     );
 
     let mut worker = kickin(
-        &db,
+        db,
         "worker",
         free_port(),
         &[("KICKIN_META_API_BASE", &meta_uri)],
@@ -416,7 +449,7 @@ async fn api_and_worker_processes_deliver_and_count_once_across_a_sigterm(pg: Op
         status.success(),
         "the worker exits cleanly after finishing its send: {status:?}"
     );
-    let usage = api.usage(&key).await;
+    let usage = api.usage(key).await;
     assert_eq!(
         usage["counted"].as_i64().unwrap() + usage["pending"].as_i64().unwrap(),
         20,
@@ -429,19 +462,19 @@ async fn api_and_worker_processes_deliver_and_count_once_across_a_sigterm(pg: Op
     );
 
     let _worker2 = kickin(
-        &db,
+        db,
         "worker",
         free_port(),
         &[("KICKIN_META_API_BASE", &meta_uri)],
     );
     eventually(60, "every event to be delivered", || async {
-        api.usage(&key).await["counted"] == 20
+        api.usage(key).await["counted"] == 20
     })
     .await;
     for i in 0..20 {
         assert_eq!(meta.count_event(&format!("p-{i}")), 1, "p-{i} sent once");
     }
-    assert_reconciles(&db);
+    assert_reconciles(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -460,31 +493,14 @@ async fn api_and_worker_processes_on_postgres() {
 }
 
 async fn a_worker_killed_with_sigkill_mid_send_is_counted_once_after_restart(pg: Option<&str>) {
-    let meta = MetaMock::start().await;
-    meta.add_token("EAAB-ops");
-    meta.fail_next("123456", MetaFault::Latency(Duration::from_secs(30)), 1);
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(pg, dir.path()).await;
-    let meta_uri = meta.uri();
-    let api_port = free_port();
-    let _api_process = kickin(&db, "api", api_port, &[("KICKIN_META_API_BASE", &meta_uri)]);
-    let api = Api::ready(api_port).await;
-    let key = api.tenant_with_meta().await;
-    let events: Vec<Value> = (0..20).map(|i| purchase(&format!("k-{i}"))).collect();
-    let (status, _) = api
-        .call(
-            reqwest::Method::POST,
-            "/v1/events",
-            &key,
-            Some(json!({"events": events})),
-        )
-        .await;
-    assert_eq!(status, 202);
+    let shop = Shop::with_queued_events(pg, Duration::from_secs(30), "k").await;
+    let (meta, db, api, key, meta_uri) =
+        (&shop.meta, &shop.db, &shop.api, &shop.key, shop.meta.uri());
     let lease = [
         ("KICKIN_META_API_BASE", meta_uri.as_str()),
         ("KICKIN_LEASE_SECONDS", "2"),
     ];
-    let mut worker = kickin(&db, "worker", free_port(), &lease);
+    let mut worker = kickin(db, "worker", free_port(), &lease);
     eventually(60, "the worker's send to be in flight", || async {
         meta.request_count() > 0
     })
@@ -492,24 +508,24 @@ async fn a_worker_killed_with_sigkill_mid_send_is_counted_once_after_restart(pg:
     worker.0.kill().unwrap(); // SIGKILL: no chance to record anything
     worker.0.wait().unwrap();
     assert_eq!(
-        api.usage(&key).await["counted"],
+        api.usage(key).await["counted"],
         0,
         "nothing was recorded by the killed worker"
     );
-    let _worker2 = kickin(&db, "worker", free_port(), &lease);
+    let _worker2 = kickin(db, "worker", free_port(), &lease);
     eventually(
         60,
         "the new worker to take over after the lease",
-        || async { api.usage(&key).await["counted"] == 20 },
+        || async { api.usage(key).await["counted"] == 20 },
     )
     .await;
-    assert_eq!(api.usage(&key).await["pending"], 0);
+    assert_eq!(api.usage(key).await["pending"], 0);
     for i in 0..20 {
         // At least once on the wire (Meta deduplicates the resend by event_id)...
         assert!(meta.count_event(&format!("k-{i}")) >= 1);
     }
     // ...and exactly once in the meter.
-    assert_reconciles(&db);
+    assert_reconciles(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

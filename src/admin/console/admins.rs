@@ -99,9 +99,7 @@ async fn admins_page(
 pub async fn list(admin: ConsoleAdmin, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
     owner_only(&admin)?;
     let page = admins_page(&admin, &state, None).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page.render().unwrap_or_default()))
+    Ok(super::html(actix_web::http::StatusCode::OK, &page))
 }
 
 pub async fn create(
@@ -133,9 +131,10 @@ pub async fn create(
         }
         Err(e) => {
             let page = admins_page(&admin, &state, Some(e.message)).await?;
-            Ok(HttpResponse::UnprocessableEntity()
-                .content_type("text/html; charset=utf-8")
-                .body(page.render().unwrap_or_default()))
+            Ok(super::html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &page,
+            ))
         }
     }
 }

@@ -64,21 +64,15 @@ async fn page(
     })
 }
 
-fn html(status: actix_web::http::StatusCode, page: Page) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render().unwrap_or_default())
-}
-
 pub async fn show(
     admin: ConsoleAdmin,
     state: web::Data<AppState>,
     q: web::Query<Query>,
 ) -> ConsoleResult<HttpResponse> {
     let period = q.period.clone().unwrap_or_default();
-    Ok(html(
+    Ok(super::html(
         actix_web::http::StatusCode::OK,
-        page(&admin, &state, &period, None, None).await?,
+        &page(&admin, &state, &period, None, None).await?,
     ))
 }
 
@@ -105,14 +99,14 @@ pub async fn run(
                 Change::new("billing.run", "period", &period).after(&summary),
             )
             .await?;
-            Ok(html(
+            Ok(super::html(
                 actix_web::http::StatusCode::OK,
-                page(&admin, &state, &period, Some(report), None).await?,
+                &page(&admin, &state, &period, Some(report), None).await?,
             ))
         }
-        Err(e) => Ok(html(
+        Err(e) => Ok(super::html(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            page(&admin, &state, "", None, Some(e.message)).await?,
+            &page(&admin, &state, "", None, Some(e.message)).await?,
         )),
     }
 }

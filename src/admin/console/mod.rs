@@ -41,6 +41,14 @@ impl Layout {
     }
 }
 
+/// A rendered page with an explicit status (forms re-rendered with errors, pages built
+/// after a post).
+pub fn html(status: actix_web::http::StatusCode, page: &impl askama::Template) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render().unwrap_or_default())
+}
+
 /// A 303 redirect after a successful form post.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

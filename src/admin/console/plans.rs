@@ -285,12 +285,6 @@ pub async fn edit(
     ))
 }
 
-fn rerender(page: FormPage, status: actix_web::http::StatusCode) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render().unwrap_or_default())
-}
-
 /// Handles the non-saving buttons; `None` means "save".
 fn non_saving(
     admin: &ConsoleAdmin,
@@ -309,9 +303,9 @@ fn non_saving(
     } else {
         None
     };
-    Some(rerender(
-        form_page(admin, id, archived, form, fault),
+    Some(super::html(
         actix_web::http::StatusCode::OK,
+        &form_page(admin, id, archived, form, fault),
     ))
 }
 
@@ -328,9 +322,9 @@ pub async fn create(
     let plan = match form.to_plan() {
         Ok(plan) => plan,
         Err(fault) => {
-            return Ok(rerender(
-                form_page(&admin, None, false, form, Some(fault)),
+            return Ok(super::html(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &form_page(&admin, None, false, form, Some(fault)),
             ));
         }
     };
@@ -346,9 +340,9 @@ pub async fn create(
         }
         Err(e) => {
             let fault = (e.field.clone().unwrap_or_else(|| "code".into()), e.message);
-            Ok(rerender(
-                form_page(&admin, None, false, form, Some(fault)),
+            Ok(super::html(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &form_page(&admin, None, false, form, Some(fault)),
             ))
         }
     }
@@ -392,9 +386,9 @@ pub async fn update(
                     archived: None,
                 },
                 Err(fault) => {
-                    return Ok(rerender(
-                        form_page(&admin, Some(*id), archived, form, Some(fault)),
+                    return Ok(super::html(
                         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                        &form_page(&admin, Some(*id), archived, form, Some(fault)),
                     ));
                 }
             }

@@ -181,9 +181,10 @@ pub async fn create(
         }
         Err(e) => {
             let page = list_page(&admin, &state, "", None, Some(e.message)).await?;
-            Ok(HttpResponse::UnprocessableEntity()
-                .content_type("text/html; charset=utf-8")
-                .body(page.render().unwrap_or_default()))
+            Ok(super::html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &page,
+            ))
         }
     }
 }
@@ -222,18 +223,12 @@ async fn show_page(
     })
 }
 
-fn html(status: actix_web::http::StatusCode, page: &impl Template) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render().unwrap_or_default())
-}
-
 pub async fn show(
     admin: ConsoleAdmin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ConsoleResult<HttpResponse> {
-    Ok(html(
+    Ok(super::html(
         actix_web::http::StatusCode::OK,
         &show_page(&admin, &state, *id, None, None).await?,
     ))
@@ -253,7 +248,7 @@ async fn failed(
         Some(f) => format!("{f}: {}", e.message),
         None => e.message.clone(),
     };
-    Ok(html(
+    Ok(super::html(
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         &show_page(admin, state, id, None, Some(message)).await?,
     ))
@@ -332,7 +327,7 @@ pub async fn issue_key(
             )
             .await?;
             // Rendered, not redirected: the key is shown this once and never again.
-            Ok(html(
+            Ok(super::html(
                 actix_web::http::StatusCode::OK,
                 &show_page(&admin, &state, *id, Some(issued.key), None).await?,
             ))
