@@ -9,7 +9,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, TransactionTrait,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -73,7 +73,14 @@ impl Db {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.conn.begin().await?;
+        // On SQLite the write lock is taken at BEGIN (IMMEDIATE): a transaction that
+        // reads first and writes later could otherwise fail to upgrade its snapshot when
+        // another process wrote in between (SQLITE_BUSY_SNAPSHOT, not retried).
+        let options = TransactionOptions {
+            sqlite_transaction_mode: gate.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let txn = self.conn.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _gate: gate })
     }
 

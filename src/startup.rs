@@ -33,6 +33,10 @@ pub struct AppState {
     pub stripe: Option<Arc<StripeSync>>,
     /// `serve --demo`: the built-in Meta/GA4 sandbox is mounted.
     pub demo: bool,
+    /// Commits concurrent ingest requests together.
+    pub committer: Arc<crate::ingest::Committer>,
+    /// Recently seen API keys, for ingest (which re-checks them in its commit).
+    pub key_cache: Arc<crate::tenants::auth::KeyCache>,
 }
 
 impl AppState {
@@ -63,7 +67,20 @@ impl AppState {
         };
         let per_minute = Quota::per_minute(NonZeroU32::new(10).expect("10 is not zero"));
         let login_limiter = Arc::new(RateLimiter::keyed(per_minute));
+        // SQLite has one writer: one group at a time. PostgreSQL: one group gathers and
+        // prepares while another waits for its commit.
+        let slots = if db.backend() == sea_orm::DatabaseBackend::Sqlite {
+            1
+        } else {
+            2
+        };
+        let committer = crate::ingest::Committer::start(db.clone(), slots);
+        let key_cache = Arc::new(crate::tenants::auth::KeyCache::new(
+            std::time::Duration::from_secs(60),
+        ));
         Ok(AppState {
+            committer,
+            key_cache,
             db,
             keys,
             clock,

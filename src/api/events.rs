@@ -4,12 +4,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::ApiKey;
+use super::auth::{ApiKey, IngestKey};
 use super::body::{content_length, read_json};
 use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::ingest::response::LimitHit;
-use crate::ingest::{self, IngestResponse, MAX_EVENTS_PER_REQUEST, lookup};
+use crate::ingest::{self, IngestResponse, MAX_EVENTS_PER_REQUEST, Outcome, lookup};
 use crate::metering::usage::period_end_ms;
 use crate::startup::AppState;
 use crate::tenants::Scope;
@@ -47,16 +47,26 @@ fn events_of(body: &Value) -> AppResult<&[Value]> {
     responses((status = 202, body = IngestResponse), (status = 422, body = IngestResponse, description = "every event rejected")),
     security(("api_key" = [])))]
 pub async fn post_events(
-    key: ApiKey,
+    mut key: IngestKey,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let ctx = key.require(Scope::Ingest)?;
+    key.require(Scope::Ingest)?;
     let body = read_json(payload, content_length(&req), state.config.max_body_bytes).await?;
     let events = events_of(&body)?;
-    let now = state.clock.now_ms();
-    let response = ingest::accept_events(&state.db, &state.keys, ctx, events, now).await?;
+    let response = loop {
+        let ctx = key.require(Scope::Ingest)?;
+        let now = state.clock.now_ms();
+        match ingest::accept_events(&state.committer, &state.keys, ctx, events, now).await? {
+            Outcome::Done(Err(e)) => {
+                key.forget(&state);
+                return Err(e);
+            }
+            Outcome::Done(Ok(response)) => break response,
+            Outcome::Stale => key.refresh(&state).await?,
+        }
+    };
     if let (Some(hit), 0) = (&response.limit_hit, response.accepted) {
         return Err(plan_limit_reached(hit));
     }

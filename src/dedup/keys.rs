@@ -21,20 +21,29 @@ pub struct DedupKey {
 /// Rows per statement: keeps bound parameters far below SQLite's and PostgreSQL's limits.
 const CHUNK: usize = 500;
 
-/// Claims keys for one tenant. `keys` must be distinct; they are claimed in sorted order
-/// so concurrent transactions lock rows in the same order and cannot deadlock.
-/// Returns the keys this call won.
-#[tracing::instrument(name = "dedup.claim", skip_all, fields(keys = keys.len()))]
+/// One key to claim: its tenant, the event row it points to, and when (the key expires
+/// `window` after `now_ms`).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub tenant_id: Uuid,
+    pub key: DedupKey,
+    pub event_row_id: Uuid,
+    pub now_ms: i64,
+    pub expires_at: i64,
+}
+
+/// Claims keys (of one or several tenants). Keys must be distinct; they are claimed in
+/// sorted order so concurrent transactions lock rows in the same order and cannot
+/// deadlock. A stored key is taken over only when it expired by the claim's own
+/// `now_ms` (`excluded.seen_at`). Returns the keys this call won.
+#[tracing::instrument(name = "dedup.claim", skip_all, fields(keys = claims.len()))]
 pub async fn claim(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    keys: &[(DedupKey, Uuid)],
-    now_ms: i64,
-    window_ms: i64,
+    claims: &[Claim],
 ) -> Result<HashSet<DedupKey>, DbErr> {
-    let mut sorted: Vec<&(DedupKey, Uuid)> = keys.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut won = HashSet::with_capacity(keys.len());
+    let mut sorted: Vec<&Claim> = claims.iter().collect();
+    sorted.sort_by(|a, b| (a.tenant_id, &a.key).cmp(&(b.tenant_id, &b.key)));
+    let mut won = HashSet::with_capacity(claims.len());
     for chunk in sorted.chunks(CHUNK) {
         let mut insert = Query::insert();
         insert.into_table("dedup_keys").columns([
@@ -46,22 +55,24 @@ pub async fn claim(
             "seen_at",
             "expires_at",
         ]);
-        for (key, event_row_id) in chunk {
+        for c in chunk {
             insert.values_panic([
-                tenant_id.into(),
-                key.destination_id.into(),
-                key.event_name.clone().into(),
-                key.event_id.clone().into(),
-                (*event_row_id).into(),
-                now_ms.into(),
-                (now_ms + window_ms).into(),
+                c.tenant_id.into(),
+                c.key.destination_id.into(),
+                c.key.event_name.clone().into(),
+                c.key.event_id.clone().into(),
+                c.event_row_id.into(),
+                c.now_ms.into(),
+                c.expires_at.into(),
             ]);
         }
         insert
             .on_conflict(
                 OnConflict::columns(["tenant_id", "destination_id", "event_name", "event_id"])
                     .update_columns(["event_row_id", "seen_at", "expires_at"])
-                    .action_and_where(Expr::col(("dedup_keys", "expires_at")).lte(now_ms))
+                    .action_and_where(
+                        Expr::col(("dedup_keys", "expires_at")).lte(Expr::cust("excluded.seen_at")),
+                    )
                     .to_owned(),
             )
             .returning(Query::returning().columns(["destination_id", "event_name", "event_id"]));

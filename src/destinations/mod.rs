@@ -120,6 +120,28 @@ pub async fn all_for_tenant(
     rows.into_iter().map(Destination::from_model).collect()
 }
 
+/// Every live destination of each of `tenant_ids`, oldest first per tenant.
+pub async fn all_for_tenants(
+    db: &impl ConnectionTrait,
+    tenant_ids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, Vec<Destination>>> {
+    let rows = destinations::Entity::find()
+        .filter(destinations::Column::TenantId.is_in(tenant_ids.iter().copied()))
+        .filter(destinations::Column::DeletedAt.is_null())
+        .order_by_asc(destinations::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: std::collections::HashMap<Uuid, Vec<Destination>> =
+        tenant_ids.iter().map(|t| (*t, Vec::new())).collect();
+    for row in rows {
+        let tenant_id = row.tenant_id;
+        out.entry(tenant_id)
+            .or_default()
+            .push(Destination::from_model(row)?);
+    }
+    Ok(out)
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,

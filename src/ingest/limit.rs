@@ -18,7 +18,7 @@ use crate::metering::{alerts, limits};
 pub(super) async fn enforce(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
-    planned: &mut [Result<Planned, Rejection>],
+    planned: &mut [Result<Planned<'_>, Rejection>],
     dests: &[Destination],
     hard: &limits::HardLimit,
     used: i64,
@@ -40,7 +40,7 @@ pub(super) async fn enforce(
         }
         for (target, dest) in p.targets.iter().zip(dests) {
             if let Target::Queued(_) = target {
-                refused.push((key_of(&p.event, dest), p.row_id));
+                refused.push((key_of(p.event(), dest), p.parsed.row_id));
             }
         }
         *slot = Err(Rejection {

@@ -1,21 +1,25 @@
 //! Event ingestion: parse and validate (`event`), hash user data (`user_data`, `pii`),
 //! decide per destination (`decide`), and commit events, dedup keys and pending
-//! deliveries in one transaction (`accept`).
+//! deliveries of concurrent requests together (`accept`, `committer`, `group`).
 
 pub mod accept;
+pub mod committer;
 mod custom_data;
 pub mod decide;
 pub mod event;
+mod group;
 mod limit;
 pub mod lookup;
 pub mod names;
 pub mod pii;
 pub mod response;
+mod rows;
 mod stored;
 mod summary;
 pub mod user_data;
 
-pub use accept::accept_events;
+pub use accept::{Outcome, accept_events};
+pub use committer::Committer;
 pub use event::{ParseContext, Rejection, ValidatedEvent, Warning};
 pub use response::IngestResponse;
 

@@ -19,8 +19,12 @@ fn event_status(targets: &[Target]) -> &'static str {
     }
 }
 
-pub(super) fn counters(planned: &[Result<Planned, Rejection>], dests: &[Destination]) -> Counters {
-    let mut c = Counters::default();
+/// Adds one request's decisions to the counters of its tenant and day.
+pub(super) fn count_into(
+    c: &mut Counters,
+    planned: &[Result<Planned<'_>, Rejection>],
+    dests: &[Destination],
+) {
     for p in planned {
         c.add("received", None, "");
         let p = match p {
@@ -42,10 +46,10 @@ pub(super) fn counters(planned: &[Result<Planned, Rejection>], dests: &[Destinat
             None,
             "",
         );
-        for w in &p.event.warnings {
+        for w in &p.event().warnings {
             c.add("warning", None, &w.code);
             if w.code == "event_name_case" {
-                c.add("event_name_case", None, &p.event.event_name);
+                c.add("event_name_case", None, &p.event().event_name);
             }
         }
         for (target, dest) in p.targets.iter().zip(dests) {
@@ -53,11 +57,10 @@ pub(super) fn counters(planned: &[Result<Planned, Rejection>], dests: &[Destinat
                 Target::Queued(_) => c.add("queued", Some(dest.id()), ""),
                 Target::Duplicate => c.add("duplicate", Some(dest.id()), ""),
                 Target::Skipped(reason) => c.add("skipped", Some(dest.id()), reason),
-                Target::Candidate | Target::SeenEarlierInRequest => {}
+                Target::Candidate | Target::SeenEarlier => {}
             }
         }
     }
-    c
 }
 
 /// Span fields and metrics of a committed request.
@@ -87,7 +90,7 @@ pub(super) fn observe(response: &IngestResponse) {
 }
 
 pub(super) fn respond(
-    planned: Vec<Result<Planned, Rejection>>,
+    planned: Vec<Result<Planned<'_>, Rejection>>,
     dests: &[Destination],
 ) -> IngestResponse {
     let mut tally: HashMap<&'static str, usize> = HashMap::new();
@@ -129,7 +132,7 @@ fn rejected(index: usize, r: Rejection) -> EventResult {
     }
 }
 
-fn answered(index: usize, p: Planned, dests: &[Destination]) -> EventResult {
+fn answered(index: usize, p: Planned<'_>, dests: &[Destination]) -> EventResult {
     let status = event_status(&p.targets);
     let deliveries: Vec<DeliveryResult> = p
         .targets
@@ -150,7 +153,7 @@ fn answered(index: usize, p: Planned, dests: &[Destination]) -> EventResult {
             }
         })
         .collect();
-    let mut warnings = p.event.warnings;
+    let mut warnings = p.event().warnings.clone();
     if dests.is_empty() {
         warnings.push(Warning {
             code: "no_destinations".into(),
@@ -159,8 +162,8 @@ fn answered(index: usize, p: Planned, dests: &[Destination]) -> EventResult {
     }
     EventResult {
         index,
-        event_id: Some(p.event.event_id),
-        event_name: Some(p.event.event_name),
+        event_id: Some(p.event().event_id.clone()),
+        event_name: Some(p.event().event_name.clone()),
         status,
         deliveries: Some(deliveries),
         warnings,

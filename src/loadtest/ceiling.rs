@@ -94,7 +94,17 @@ pub async fn run(
                 events::Entity::insert_many(ev)
                     .exec_without_returning(&*txn)
                     .await?;
-                crate::dedup::keys::claim(&*txn, tenant, &keys, now, 7 * 86_400_000).await?;
+                let claims: Vec<crate::dedup::keys::Claim> = keys
+                    .into_iter()
+                    .map(|(key, event_row_id)| crate::dedup::keys::Claim {
+                        tenant_id: tenant,
+                        key,
+                        event_row_id,
+                        now_ms: now,
+                        expires_at: now + 7 * 86_400_000,
+                    })
+                    .collect();
+                crate::dedup::keys::claim(&*txn, &claims).await?;
                 deliveries::Entity::insert_many(dl)
                     .exec_without_returning(&*txn)
                     .await?;

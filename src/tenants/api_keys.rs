@@ -1,5 +1,5 @@
 //! API keys: 32 random bytes shown once, stored only as SHA-256, with a visible prefix
-//! and scopes. Every request re-reads the key, so revocation is immediate.
+//! and scopes. Revocation is immediate: reads re-read the key, ingest re-checks it in its commit.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -8,10 +8,10 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::context::{Scope, TenantContext};
+use super::context::Scope;
 use crate::clock::rfc3339;
 use crate::crypto::{generate_api_key, sha256_hex};
-use crate::entities::{api_keys, tenants};
+use crate::entities::api_keys;
 use crate::error::{AppError, AppResult};
 use crate::page::{Page, PageRequest};
 
@@ -171,34 +171,4 @@ pub async fn revoke(db: &impl ConnectionTrait, key_id: Uuid, now: i64) -> AppRes
     let mut active: api_keys::ActiveModel = key.into();
     active.revoked_at = Set(Some(now));
     Ok(active.update(db).await?.into())
-}
-
-/// Resolves a presented key to its tenant. Unknown and revoked keys are 401; a suspended
-/// tenant is 403.
-pub async fn authenticate(db: &impl ConnectionTrait, presented: &str) -> AppResult<TenantContext> {
-    let hash = sha256_hex(presented.as_bytes());
-    let key = api_keys::Entity::find()
-        .filter(api_keys::Column::KeyHash.eq(hash))
-        .one(db)
-        .await?
-        .filter(|k| k.revoked_at.is_none())
-        .ok_or_else(|| AppError::unauthorized("API key is missing, unknown or revoked"))?;
-    let tenant = tenants::Entity::find_by_id(key.tenant_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::unauthorized("API key is missing, unknown or revoked"))?;
-    if tenant.status != "active" {
-        return Err(AppError::forbidden(
-            "tenant_suspended",
-            "this account is suspended",
-        ));
-    }
-    Ok(TenantContext {
-        tenant_id: tenant.id,
-        key_id: key.id,
-        scopes: key.scopes.split(',').filter_map(Scope::parse).collect(),
-        require_event_id: tenant.require_event_id,
-        dedup_window_hours: tenant.dedup_window_hours,
-        plan_id: tenant.plan_id,
-    })
 }

@@ -31,7 +31,7 @@ impl Scope {
 }
 
 /// Who is calling: the tenant (with the settings ingest needs) and the key's scopes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantContext {
     pub tenant_id: Uuid,
     pub key_id: Uuid,

@@ -2,6 +2,7 @@
 //! Kickin is scoped by a `tenant_id` taken from the authenticated context, never from input.
 
 pub mod api_keys;
+pub mod auth;
 pub mod context;
 
 use sea_orm::sea_query::ExprTrait;

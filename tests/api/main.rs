@@ -13,6 +13,7 @@ mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;
 mod faults;
+mod group_commit;
 mod ingest;
 mod isolation;
 mod limits;

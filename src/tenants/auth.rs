@@ -1,0 +1,184 @@
+//! Resolving API keys to tenants. `authenticate` reads the key and its tenant for one
+//! request; `current` re-reads a set of keys at once, so the ingest group commit can
+//! confirm every key of a group inside its transaction (revocation stays immediate even
+//! when the request was authenticated from `KeyCache`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::context::{Scope, TenantContext};
+use crate::crypto::sha256_hex;
+use crate::entities::{api_keys, tenants};
+use crate::error::{AppError, AppResult};
+
+/// What a key stands for right now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyState {
+    Active(TenantContext),
+    /// Unknown or revoked: 401.
+    Revoked,
+    /// The tenant is suspended: 403.
+    Suspended,
+}
+
+impl KeyState {
+    fn of(key: &api_keys::Model, tenant: Option<&tenants::Model>) -> KeyState {
+        let Some(tenant) = tenant.filter(|_| key.revoked_at.is_none()) else {
+            return KeyState::Revoked;
+        };
+        if tenant.status != "active" {
+            return KeyState::Suspended;
+        }
+        KeyState::Active(TenantContext {
+            tenant_id: tenant.id,
+            key_id: key.id,
+            scopes: key.scopes.split(',').filter_map(Scope::parse).collect(),
+            require_event_id: tenant.require_event_id,
+            dedup_window_hours: tenant.dedup_window_hours,
+            plan_id: tenant.plan_id,
+        })
+    }
+
+    /// The context, or the 401/403 a request with this key gets.
+    pub fn into_result(self) -> AppResult<TenantContext> {
+        match self {
+            KeyState::Active(ctx) => Ok(ctx),
+            KeyState::Revoked => Err(AppError::unauthorized(
+                "API key is missing, unknown or revoked",
+            )),
+            KeyState::Suspended => Err(AppError::forbidden(
+                "tenant_suspended",
+                "this account is suspended",
+            )),
+        }
+    }
+}
+
+/// Resolves a presented key (by its SHA-256) to its tenant. Unknown and revoked keys are
+/// 401; a suspended tenant is 403.
+pub async fn authenticate(db: &impl ConnectionTrait, key_hash: &str) -> AppResult<TenantContext> {
+    let key = api_keys::Entity::find()
+        .filter(api_keys::Column::KeyHash.eq(key_hash))
+        .one(db)
+        .await?;
+    let Some(key) = key else {
+        return KeyState::Revoked.into_result();
+    };
+    let tenant = tenants::Entity::find_by_id(key.tenant_id).one(db).await?;
+    KeyState::of(&key, tenant.as_ref()).into_result()
+}
+
+/// The current state of each key id (ids that no longer exist are absent).
+pub async fn current(
+    db: &impl ConnectionTrait,
+    key_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, KeyState>> {
+    let keys = api_keys::Entity::find()
+        .filter(api_keys::Column::Id.is_in(key_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let mut tenant_ids: Vec<Uuid> = keys.iter().map(|k| k.tenant_id).collect();
+    tenant_ids.sort();
+    tenant_ids.dedup();
+    let tenants: HashMap<Uuid, tenants::Model> = tenants::Entity::find()
+        .filter(tenants::Column::Id.is_in(tenant_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    Ok(keys
+        .iter()
+        .map(|k| (k.id, KeyState::of(k, tenants.get(&k.tenant_id))))
+        .collect())
+}
+
+/// The SHA-256 under which a presented key is stored and cached.
+pub fn key_hash(presented: &str) -> String {
+    sha256_hex(presented.as_bytes())
+}
+
+/// Recently authenticated keys, by hash. Only ingest reads it, and ingest confirms every
+/// cached context against the database inside its commit, so an entry is a shortcut,
+/// never an authority. Entries live `ttl`; the map is bounded.
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, (TenantContext, Instant)>>,
+    ttl: Duration,
+}
+
+const MAX_ENTRIES: usize = 10_000;
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    pub fn get(&self, hash: &str) -> Option<TenantContext> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (ctx, at) = entries.get(hash)?;
+        (at.elapsed() < self.ttl).then(|| ctx.clone())
+    }
+
+    pub fn put(&self, hash: String, ctx: TenantContext) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (ctx, Instant::now()));
+    }
+
+    pub fn remove(&self, hash: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(hash);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> TenantContext {
+        TenantContext {
+            tenant_id: Uuid::now_v7(),
+            key_id: Uuid::now_v7(),
+            scopes: vec![Scope::Ingest],
+            require_event_id: true,
+            dedup_window_hours: 48,
+            plan_id: None,
+        }
+    }
+
+    #[test]
+    fn an_entry_is_served_until_its_ttl_and_removed_on_demand() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        let c = ctx();
+        cache.put("h".into(), c.clone());
+        assert_eq!(cache.get("h"), Some(c));
+        cache.remove("h");
+        assert_eq!(cache.get("h"), None);
+        let expired = KeyCache::new(Duration::ZERO);
+        expired.put("h".into(), ctx());
+        assert_eq!(expired.get("h"), None);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        for i in 0..MAX_ENTRIES + 5 {
+            cache.put(format!("h{i}"), ctx());
+        }
+        let len = cache.entries.lock().map(|e| e.len()).unwrap_or_default();
+        assert!(len <= MAX_ENTRIES, "{len}");
+        assert!(cache.get(&format!("h{}", MAX_ENTRIES + 4)).is_some());
+    }
+}
