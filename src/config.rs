@@ -46,6 +46,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long a worker's claim on a delivery lasts before another worker may take it.
     pub lease_ms: i64,
+    /// Ingest group commits in flight at once (0 = 1 on SQLite, 2 on PostgreSQL).
+    pub ingest_commits: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -76,7 +78,7 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h";
 
 /// Every variable Kickin reads; anything else starting with `KICKIN_` is reported as a
 /// probable typo.
-pub const KNOWN_VARIABLES: [&str; 16] = [
+pub const KNOWN_VARIABLES: [&str; 17] = [
     "KICKIN_DATABASE_URL",
     "KICKIN_BIND",
     "KICKIN_SECRET_KEY",
@@ -93,6 +95,7 @@ pub const KNOWN_VARIABLES: [&str; 16] = [
     "KICKIN_MAX_BODY_BYTES",
     "KICKIN_LOG_FORMAT",
     "KICKIN_LEASE_SECONDS",
+    "KICKIN_INGEST_COMMITS",
 ];
 
 struct Vars<'a>(&'a HashMap<String, String>);
@@ -164,6 +167,7 @@ impl Config {
             max_body_bytes: number(&vars, "KICKIN_MAX_BODY_BYTES", 1024 * 1024)?,
             log_format: parse_log_format(&vars.or("KICKIN_LOG_FORMAT", "text"))?,
             lease_ms: number::<i64>(&vars, "KICKIN_LEASE_SECONDS", 120)? * 1000,
+            ingest_commits: number(&vars, "KICKIN_INGEST_COMMITS", 0)?,
         })
         .and_then(Config::checked)
     }
@@ -177,6 +181,12 @@ impl Config {
         }
         if !(1_000..=3_600_000).contains(&self.lease_ms) {
             return Err(fail("KICKIN_LEASE_SECONDS", "must be between 1 and 3600"));
+        }
+        if self.ingest_commits > 64 {
+            return Err(fail(
+                "KICKIN_INGEST_COMMITS",
+                "must be between 0 (automatic) and 64",
+            ));
         }
         if self.max_body_bytes < 1024 {
             return Err(fail("KICKIN_MAX_BODY_BYTES", "must be at least 1024"));

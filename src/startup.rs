@@ -67,12 +67,12 @@ impl AppState {
         };
         let per_minute = Quota::per_minute(NonZeroU32::new(10).expect("10 is not zero"));
         let login_limiter = Arc::new(RateLimiter::keyed(per_minute));
-        // SQLite has one writer: one group at a time. PostgreSQL: one group gathers and
-        // prepares while another waits for its commit.
-        let slots = if db.backend() == sea_orm::DatabaseBackend::Sqlite {
-            1
-        } else {
-            2
+        // SQLite has one writer: one group at a time. PostgreSQL: while some groups wait
+        // for the server, others gather and prepare.
+        let slots = match (config.ingest_commits, db.backend()) {
+            (0, sea_orm::DatabaseBackend::Sqlite) => 1,
+            (0, _) => 2,
+            (n, _) => n,
         };
         let committer = crate::ingest::Committer::start(db.clone(), slots);
         let key_cache = Arc::new(crate::tenants::auth::KeyCache::new(

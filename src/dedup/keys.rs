@@ -6,9 +6,10 @@
 
 use std::collections::HashSet;
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
+
+use crate::bulk::{Bulk, Col};
 
 /// One key to claim for one (event, destination).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,9 +18,6 @@ pub struct DedupKey {
     pub event_name: String,
     pub event_id: String,
 }
-
-/// Rows per statement: keeps bound parameters far below SQLite's and PostgreSQL's limits.
-const CHUNK: usize = 500;
 
 /// One key to claim: its tenant, the event row it points to, and when (the key expires
 /// `window` after `now_ms`).
@@ -43,46 +41,52 @@ pub async fn claim(
 ) -> Result<HashSet<DedupKey>, DbErr> {
     let mut sorted: Vec<&Claim> = claims.iter().collect();
     sorted.sort_by(|a, b| (a.tenant_id, &a.key).cmp(&(b.tenant_id, &b.key)));
+    let insert = Bulk {
+        table: "dedup_keys",
+        columns: vec![
+            (
+                "tenant_id",
+                Col::Uuid(sorted.iter().map(|c| c.tenant_id).collect()),
+            ),
+            (
+                "destination_id",
+                Col::Uuid(sorted.iter().map(|c| c.key.destination_id).collect()),
+            ),
+            (
+                "event_name",
+                Col::Text(sorted.iter().map(|c| c.key.event_name.clone()).collect()),
+            ),
+            (
+                "event_id",
+                Col::Text(sorted.iter().map(|c| c.key.event_id.clone()).collect()),
+            ),
+            (
+                "event_row_id",
+                Col::Uuid(sorted.iter().map(|c| c.event_row_id).collect()),
+            ),
+            (
+                "seen_at",
+                Col::BigInt(sorted.iter().map(|c| c.now_ms).collect()),
+            ),
+            (
+                "expires_at",
+                Col::BigInt(sorted.iter().map(|c| c.expires_at).collect()),
+            ),
+        ],
+        // A stored key is taken over only once expired by this claim's own time.
+        suffix: " ON CONFLICT (tenant_id, destination_id, event_name, event_id) DO UPDATE SET \
+                 event_row_id = excluded.event_row_id, seen_at = excluded.seen_at, \
+                 expires_at = excluded.expires_at WHERE dedup_keys.expires_at <= excluded.seen_at \
+                 RETURNING destination_id, event_name, event_id"
+            .to_string(),
+    };
     let mut won = HashSet::with_capacity(claims.len());
-    for chunk in sorted.chunks(CHUNK) {
-        let mut insert = Query::insert();
-        insert.into_table("dedup_keys").columns([
-            "tenant_id",
-            "destination_id",
-            "event_name",
-            "event_id",
-            "event_row_id",
-            "seen_at",
-            "expires_at",
-        ]);
-        for c in chunk {
-            insert.values_panic([
-                c.tenant_id.into(),
-                c.key.destination_id.into(),
-                c.key.event_name.clone().into(),
-                c.key.event_id.clone().into(),
-                c.event_row_id.into(),
-                c.now_ms.into(),
-                c.expires_at.into(),
-            ]);
-        }
-        insert
-            .on_conflict(
-                OnConflict::columns(["tenant_id", "destination_id", "event_name", "event_id"])
-                    .update_columns(["event_row_id", "seen_at", "expires_at"])
-                    .action_and_where(
-                        Expr::col(("dedup_keys", "expires_at")).lte(Expr::cust("excluded.seen_at")),
-                    )
-                    .to_owned(),
-            )
-            .returning(Query::returning().columns(["destination_id", "event_name", "event_id"]));
-        for row in db.query_all(&insert).await? {
-            won.insert(DedupKey {
-                destination_id: row.try_get("", "destination_id")?,
-                event_name: row.try_get("", "event_name")?,
-                event_id: row.try_get("", "event_id")?,
-            });
-        }
+    for row in insert.query(db).await? {
+        won.insert(DedupKey {
+            destination_id: row.try_get("", "destination_id")?,
+            event_name: row.try_get("", "event_name")?,
+            event_id: row.try_get("", "event_id")?,
+        });
     }
     Ok(won)
 }
