@@ -1,7 +1,6 @@
-//! Multi-row inserts whose statement text does not depend on the row count, so the
-//! prepared statement is reused: on PostgreSQL one `INSERT … SELECT … FROM UNNEST($1::uuid[],
-//! …)` per table with one array per column; on SQLite (where preparing is cheap)
-//! multi-row `VALUES`, chunked below the bound-parameter limit.
+//! Multi-row inserts with a bounded set of statement texts, so prepared statements are
+//! reused: multi-row `VALUES` in a few fixed chunk sizes, or (PostgreSQL, `unnest`) one
+//! `INSERT … SELECT … FROM UNNEST($1::uuid[], …)` with one array per column.
 //!
 //! PostgreSQL arrays here carry no NULL elements, so an optional text column is sent as
 //! `""` and turned back into NULL by `NULLIF` (none of these columns holds `""`).
@@ -78,12 +77,14 @@ pub struct Bulk {
     pub columns: Vec<(&'static str, Col)>,
     /// Appended to the statement, e.g. `ON CONFLICT … RETURNING …`.
     pub suffix: String,
+    /// PostgreSQL: one `UNNEST` statement instead of fixed-size `VALUES` chunks.
+    pub unnest: bool,
 }
 
 /// SQLite allows 32,766 bound parameters per statement.
 const SQLITE_MAX_PARAMS: usize = 30_000;
 /// Rows per SQLite statement, largest first.
-const SQLITE_CHUNKS: [usize; 4] = [256, 32, 4, 1];
+const CHUNKS: [usize; 4] = [500, 100, 10, 1];
 
 impl Bulk {
     fn rows(&self) -> usize {
@@ -101,7 +102,7 @@ impl Bulk {
         if rows == 0 {
             return Vec::new();
         }
-        if backend == DatabaseBackend::Postgres {
+        if backend == DatabaseBackend::Postgres && self.unnest {
             return vec![self.unnest()];
         }
         // A few fixed chunk sizes: each shape is prepared (and cached) once, and the
@@ -111,7 +112,7 @@ impl Bulk {
         let mut start = 0;
         while start < rows {
             let left = rows - start;
-            let size = SQLITE_CHUNKS
+            let size = CHUNKS
                 .iter()
                 .map(|c| (*c).min(widest))
                 .find(|c| *c <= left)
@@ -147,11 +148,17 @@ impl Bulk {
     }
 
     fn values(&self, backend: DatabaseBackend, rows: std::ops::Range<usize>) -> Statement {
-        let placeholders = format!("({})", vec!["?"; self.columns.len()].join(", "));
-        let mut params = Vec::with_capacity(rows.len() * self.columns.len());
+        let width = self.columns.len();
+        let mut params = Vec::with_capacity(rows.len() * width);
         let mut tuples = Vec::with_capacity(rows.len());
-        for row in rows {
-            tuples.push(placeholders.as_str());
+        for (i, row) in rows.enumerate() {
+            let marks: Vec<String> = (0..width)
+                .map(|c| match backend {
+                    DatabaseBackend::Postgres => format!("${}", i * width + c + 1),
+                    _ => "?".to_string(),
+                })
+                .collect();
+            tuples.push(format!("({})", marks.join(", ")));
             params.extend(self.columns.iter().map(|(_, col)| col.value(row)));
         }
         let sql = format!(
@@ -194,34 +201,41 @@ mod tests {
                 ("b", Col::OptText((0..rows).map(|_| None).collect())),
             ],
             suffix: String::new(),
+            unnest: false,
         }
     }
 
     #[test]
-    fn postgres_gets_one_statement_whatever_the_row_count() {
-        let few = bulk(3).statements(DatabaseBackend::Postgres);
-        let many = bulk(5000).statements(DatabaseBackend::Postgres);
+    fn unnest_is_one_statement_whatever_the_row_count() {
+        let unnest = |rows| Bulk {
+            unnest: true,
+            ..bulk(rows)
+        };
+        let few = unnest(3).statements(DatabaseBackend::Postgres);
+        let many = unnest(5000).statements(DatabaseBackend::Postgres);
         assert_eq!((few.len(), many.len()), (1, 1));
         assert_eq!(few[0].sql, many[0].sql, "the same text is prepared once");
         assert!(few[0].sql.contains("NULLIF(u.b, '')"), "{}", few[0].sql);
     }
 
     #[test]
-    fn sqlite_gets_a_few_fixed_shapes_covering_every_row() {
-        let statements = bulk(1000).statements(DatabaseBackend::Sqlite);
+    fn values_come_in_a_few_fixed_shapes_covering_every_row() {
+        let statements = bulk(1234).statements(DatabaseBackend::Sqlite);
         let rows: Vec<usize> = statements
             .iter()
             .map(|s| s.values.as_ref().map_or(0, |v| v.0.len()) / 2)
             .collect();
-        assert_eq!(rows.iter().sum::<usize>(), 1000, "every row once");
+        assert_eq!(rows.iter().sum::<usize>(), 1234, "every row once");
         assert_eq!(
             rows,
-            [256, 256, 256, 32, 32, 32, 32, 32, 32, 32, 4, 4],
+            [500, 500, 100, 100, 10, 10, 10, 1, 1, 1, 1],
             "{rows:?}"
         );
         let shapes: std::collections::HashSet<&str> =
             statements.iter().map(|s| s.sql.as_str()).collect();
-        assert_eq!(shapes.len(), 3);
+        assert_eq!(shapes.len(), 4);
+        let pg = bulk(2).statements(DatabaseBackend::Postgres);
+        assert!(pg[1].sql.contains("($1, $2)"), "{}", pg[1].sql);
         assert!(bulk(0).statements(DatabaseBackend::Sqlite).is_empty());
     }
 }
