@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the load benchmark on this machine: Kickin (release build, `serve --demo` so sends
 # go to the built-in sandbox) on SQLite and, when reachable, on PostgreSQL; each run
-# next to the database ceiling for the same rows. Usage: bench/run.sh [seconds]
+# next to the database ceiling for the same rows; then a backlog of 100,000 deliveries
+# (KICKIN_BENCH_BACKLOG) drained by a worker process. Usage: bench/run.sh [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target}"
 SECONDS_PER_RUN="${1:-10}"
+BACKLOG="${KICKIN_BENCH_BACKLOG:-100000}"
 PG_BASE="${KICKIN_BENCH_POSTGRES_BASE:-postgres://postgres@127.0.0.1:5432}"
 cargo build --release --quiet
 BIN="$CARGO_TARGET_DIR/release/kickin"
@@ -25,6 +27,17 @@ run_on() { # name database-url
   "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN" --drain --server-pid $pid
   "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --drain --server-pid $pid
   kill $pid; wait $pid 2>/dev/null || true
+
+  # A backlog of $BACKLOG deliveries taken by an API-only process, then drained by a worker.
+  KICKIN_DATABASE_URL="$url" KICKIN_ROLE=api KICKIN_BIND=127.0.0.1:$port "$BIN" serve --demo >"$WORK/$name-api.log" 2>&1 &
+  pid=$!
+  until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
+  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds 120 \
+    --events "$BACKLOG" --state-file "$WORK/backlog.json" >/dev/null
+  KICKIN_DATABASE_URL="$url" KICKIN_ROLE=worker KICKIN_BIND=127.0.0.1:$((port + 1)) "$BIN" serve --demo >"$WORK/$name-worker.log" 2>&1 &
+  local worker=$!
+  "$BIN" loadtest drain --url "http://127.0.0.1:$port" --state-file "$WORK/backlog.json" --server-pid $worker
+  kill $pid $worker; wait $pid $worker 2>/dev/null || true
 }
 
 run_on sqlite "sqlite://$WORK/bench.db?mode=rwc"

@@ -62,15 +62,36 @@ pub enum LoadtestCommand {
         /// Events per request.
         #[arg(long, default_value_t = 100)]
         batch: usize,
-        /// Seconds of load.
+        /// Seconds of load (at most, with --events).
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Stop once this many events are accepted (a backlog for `loadtest drain`).
+        #[arg(long)]
+        events: Option<u64>,
         /// Wait for the queue to drain and report sends/s.
         #[arg(long)]
         drain: bool,
         /// The server's process id, to report its peak RSS.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Write the run's API key and accepted count here, for `loadtest drain`.
+        #[arg(long)]
+        state_file: Option<std::path::PathBuf>,
+    },
+    /// Time how fast a backlog left by `loadtest http --state-file` drains once a worker
+    /// runs (start the API with KICKIN_ROLE=api, load, then start KICKIN_ROLE=worker), and
+    /// check the meter: every accepted event counted once.
+    Drain {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        state_file: std::path::PathBuf,
+        /// The worker's process id, to report its peak RSS.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
     },
     /// Write the rows Kickin writes per event straight to KICKIN_DATABASE_URL.
     Ceiling {

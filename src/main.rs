@@ -127,8 +127,10 @@ async fn loadtest(command: LoadtestCommand, config: &Config) -> anyhow::Result<(
             concurrency,
             batch,
             seconds,
+            events,
             drain,
             server_pid,
+            state_file,
         } => {
             let duration = std::time::Duration::from_secs(seconds);
             let options = kickin::loadtest::http::Options {
@@ -138,10 +140,27 @@ async fn loadtest(command: LoadtestCommand, config: &Config) -> anyhow::Result<(
                 concurrency,
                 batch,
                 duration,
+                max_events: events,
                 drain,
                 server_pid,
+                state_file,
             };
             kickin::loadtest::http::run(options).await?
+        }
+        LoadtestCommand::Drain {
+            url,
+            state_file,
+            server_pid,
+            timeout,
+        } => {
+            let timeout = std::time::Duration::from_secs(timeout);
+            let mut drained =
+                kickin::loadtest::drain::run(&url, &state_file, server_pid, timeout).await?;
+            print!("{}", drained.render());
+            if !drained.meter_exact() {
+                std::process::exit(1);
+            }
+            return Ok(());
         }
         LoadtestCommand::Ceiling {
             concurrency,

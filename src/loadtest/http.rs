@@ -17,8 +17,19 @@ pub struct Options {
     pub concurrency: usize,
     pub batch: usize,
     pub duration: Duration,
+    /// Stop once this many events are accepted.
+    pub max_events: Option<u64>,
     pub drain: bool,
     pub server_pid: Option<u32>,
+    /// Where to leave the API key and accepted count for `loadtest drain`.
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+/// What `loadtest drain` needs from a finished load.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct State {
+    pub key: String,
+    pub accepted: u64,
 }
 
 async fn call(
@@ -96,11 +107,11 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
             requests.clone(),
             shared.clone(),
         );
-        let batch = o.batch;
+        let (batch, max_events) = (o.batch, o.max_events.unwrap_or(u64::MAX));
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), std::collections::BTreeMap::new());
             let mut n = 0u64;
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && accepted.load(Ordering::Relaxed) < max_events {
                 let now = chrono::Utc::now().timestamp();
                 let events: Vec<Value> = (0..batch)
                     .map(|i| super::event(&format!("w{worker}-r{n}-e{i}"), now))
@@ -161,6 +172,13 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
         errors,
         ..Report::default()
     };
+    if let Some(path) = &o.state_file {
+        let state = State {
+            key: key.to_string(),
+            accepted: report.events_accepted,
+        };
+        std::fs::write(path, serde_json::to_vec(&state)?)?;
+    }
     if o.drain {
         let usage_url = format!("{}/v1/usage", o.url);
         loop {

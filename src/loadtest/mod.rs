@@ -4,6 +4,7 @@
 //! straight to the database, so every run can be read as a fraction of the ceiling.
 
 pub mod ceiling;
+pub mod drain;
 pub mod http;
 pub mod report;
 

@@ -1,0 +1,144 @@
+//! `loadtest drain`: how fast a backlog drains once a worker runs. The load was taken by
+//! an API-only process (`loadtest http --state-file`), so every delivery was waiting when
+//! the worker started; this polls the tenant's usage until nothing is pending and reports
+//! sends/s over the polled interval, and whether the meter counted every accepted event
+//! exactly once (the run's tenant has one destination).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::http::State;
+use super::report::peak_rss_kb;
+
+const POLL: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+pub struct Drained {
+    pub accepted: u64,
+    /// Counted when polling began (the worker may already have sent a few).
+    pub counted_at_start: u64,
+    pub pending_at_start: u64,
+    pub counted: u64,
+    pub elapsed: Duration,
+    pub peak_rss_kb: Option<u64>,
+}
+
+impl Drained {
+    pub fn sends_per_second(&self) -> f64 {
+        self.counted.saturating_sub(self.counted_at_start) as f64
+            / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// One destination: every accepted event is one counted send, no more, no less.
+    pub fn meter_exact(&self) -> bool {
+        self.counted == self.accepted
+    }
+
+    pub fn render(&mut self) -> String {
+        let mut out = format!(
+            "Queue drain: {} deliveries waiting, {} already sent when polling began\n  drained in        {:>7.2} s ({} sends, {:.0} sends/s)\n",
+            self.pending_at_start,
+            self.counted_at_start,
+            self.elapsed.as_secs_f64(),
+            self.counted.saturating_sub(self.counted_at_start),
+            self.sends_per_second(),
+        );
+        out.push_str(&format!(
+            "  meter             {} counted for {} accepted events: {}\n",
+            self.counted,
+            self.accepted,
+            if self.meter_exact() {
+                "exact"
+            } else {
+                "MISMATCH"
+            }
+        ));
+        if let Some(kb) = self.peak_rss_kb {
+            out.push_str(&format!(
+                "  worker peak RSS   {:>7.1} MB\n",
+                kb as f64 / 1024.0
+            ));
+        }
+        out
+    }
+}
+
+async fn usage(http: &reqwest::Client, url: &str, key: &str) -> anyhow::Result<(u64, u64)> {
+    let usage: Value = http
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let field = |name: &str| {
+        usage[name]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("/v1/usage has no {name}: {usage}"))
+    };
+    Ok((field("counted")?, field("pending")?))
+}
+
+pub async fn run(
+    url: &str,
+    state_file: &Path,
+    worker_pid: Option<u32>,
+    timeout: Duration,
+) -> anyhow::Result<Drained> {
+    let state: State = serde_json::from_slice(&std::fs::read(state_file)?)?;
+    let http = reqwest::Client::new();
+    let usage_url = format!("{url}/v1/usage");
+    let started = Instant::now();
+    let (counted_at_start, pending_at_start) = usage(&http, &usage_url, &state.key).await?;
+    let counted = loop {
+        let (counted, pending) = usage(&http, &usage_url, &state.key).await?;
+        if pending == 0 {
+            break counted;
+        }
+        anyhow::ensure!(
+            started.elapsed() < timeout,
+            "{pending} deliveries still pending after {timeout:?}"
+        );
+        tokio::time::sleep(POLL).await;
+    };
+    Ok(Drained {
+        accepted: state.accepted,
+        counted_at_start,
+        pending_at_start,
+        counted,
+        elapsed: started.elapsed(),
+        peak_rss_kb: worker_pid.and_then(peak_rss_kb),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drained(accepted: u64, counted: u64) -> Drained {
+        Drained {
+            accepted,
+            counted_at_start: 1_000,
+            pending_at_start: accepted - 1_000,
+            counted,
+            elapsed: Duration::from_secs(2),
+            peak_rss_kb: None,
+        }
+    }
+
+    #[test]
+    fn the_rate_counts_only_sends_made_while_polling() {
+        assert_eq!(drained(21_000, 21_000).sends_per_second(), 10_000.0);
+    }
+
+    #[test]
+    fn a_meter_off_by_one_either_way_is_a_mismatch() {
+        assert!(drained(5_000, 5_000).meter_exact());
+        assert!(!drained(5_000, 4_999).meter_exact());
+        assert!(!drained(5_000, 5_001).meter_exact());
+        assert!(drained(5_000, 5_001).render().contains("MISMATCH"));
+    }
+}
