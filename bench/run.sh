@@ -25,7 +25,12 @@ run_on() { # name database-url
   local pid=$!
   until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
   "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN" --drain --server-pid $pid
-  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --drain --server-pid $pid
+  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --drain --server-pid $pid |
+    tee "$WORK/single.txt"
+  # Latency at half the single-event peak, paced (open loop).
+  local half
+  half=$(awk '/accepted events\/s/ {printf "%.0f", $3 / 2}' "$WORK/single.txt")
+  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --rate "$half" --drain --server-pid $pid
   kill $pid; wait $pid 2>/dev/null || true
 
   # A backlog of $BACKLOG deliveries taken by an API-only process, then drained by a worker.

@@ -68,6 +68,10 @@ pub enum LoadtestCommand {
         /// Stop once this many events are accepted (a backlog for `loadtest drain`).
         #[arg(long)]
         events: Option<u64>,
+        /// Pace the load at this many requests per second across all connections (latency
+        /// counts from when each request was due); unpaced by default.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Wait for the queue to drain and report sends/s.
         #[arg(long)]
         drain: bool,

@@ -19,6 +19,9 @@ pub struct Options {
     pub duration: Duration,
     /// Stop once this many events are accepted.
     pub max_events: Option<u64>,
+    /// Requests per second across all connections (open loop); as fast as answered when
+    /// `None`.
+    pub rate: Option<f64>,
     pub drain: bool,
     pub server_pid: Option<u32>,
     /// Where to leave the API key and accepted count for `loadtest drain`.
@@ -83,6 +86,14 @@ async fn setup(http: &reqwest::Client, o: &Options) -> anyhow::Result<String> {
     Ok(key["key"].as_str().unwrap_or_default().to_string())
 }
 
+/// One connection's schedule: `rate` requests/s spread evenly over the connections, their
+/// starts staggered; late ticks fire at once (and count their wait as latency).
+fn pacing(rate: f64, concurrency: usize, worker: usize, started: Instant) -> tokio::time::Interval {
+    let period = Duration::from_secs_f64(concurrency as f64 / rate.max(1e-3));
+    let offset = period.mul_f64(worker as f64 / concurrency as f64);
+    tokio::time::interval_at((started + offset).into(), period)
+}
+
 pub async fn run(o: Options) -> anyhow::Result<Report> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(o.concurrency)
@@ -108,6 +119,9 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
             shared.clone(),
         );
         let (batch, max_events) = (o.batch, o.max_events.unwrap_or(u64::MAX));
+        let mut pace = o
+            .rate
+            .map(|rate| pacing(rate, o.concurrency, worker, started));
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), std::collections::BTreeMap::new());
             let mut n = 0u64;
@@ -117,7 +131,15 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
                     .map(|i| super::event(&format!("w{worker}-r{n}-e{i}"), now))
                     .collect();
                 n += 1;
-                let sent = Instant::now();
+                // Paced: latency runs from when the request was due, so a slow answer that
+                // delays the next request shows in the figures (no coordinated omission).
+                let sent = match pace.as_mut() {
+                    Some(interval) => interval.tick().await.into_std(),
+                    None => Instant::now(),
+                };
+                if sent >= deadline {
+                    break;
+                }
                 let result = http
                     .post(url.as_str())
                     .bearer_auth(key.as_str())
@@ -162,8 +184,13 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
     let (latencies_us, errors) = std::mem::take(&mut *shared.lock().await);
     let mut report = Report {
         label: format!(
-            "HTTP load: {} connections × {} events per request for {:?}",
-            o.concurrency, o.batch, o.duration
+            "HTTP load: {} connections × {} events per request for {:?}{}",
+            o.concurrency,
+            o.batch,
+            o.duration,
+            o.rate
+                .map(|r| format!(", paced at {r:.0} requests/s"))
+                .unwrap_or_default()
         ),
         duration,
         requests: requests.load(Ordering::Relaxed),
