@@ -156,12 +156,13 @@ async fn loadtest(command: LoadtestCommand, config: &Config) -> anyhow::Result<(
             timeout,
         } => {
             let timeout = std::time::Duration::from_secs(timeout);
-            let mut drained =
+            let drained =
                 kickin::loadtest::drain::run(&url, &state_file, server_pid, timeout).await?;
             print!("{}", drained.render());
-            if !drained.meter_exact() {
-                std::process::exit(1);
-            }
+            anyhow::ensure!(
+                drained.meter_exact(),
+                "the meter does not match the accepted events"
+            );
             return Ok(());
         }
         LoadtestCommand::Ceiling {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::http::State;
 use super::report::peak_rss_kb;
 
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(50);
 
 #[derive(Debug)]
 pub struct Drained {
@@ -36,7 +36,7 @@ impl Drained {
         self.counted == self.accepted
     }
 
-    pub fn render(&mut self) -> String {
+    pub fn render(&self) -> String {
         let mut out = format!(
             "Queue drain: {} deliveries waiting, {} already sent when polling began\n  drained in        {:>7.2} s ({} sends, {:.0} sends/s)\n",
             self.pending_at_start,
@@ -65,6 +65,7 @@ impl Drained {
     }
 }
 
+/// `(counted, pending)` of the key's tenant this month.
 async fn usage(http: &reqwest::Client, url: &str, key: &str) -> anyhow::Result<(u64, u64)> {
     let usage: Value = http
         .get(url)
@@ -82,6 +83,38 @@ async fn usage(http: &reqwest::Client, url: &str, key: &str) -> anyhow::Result<(
     Ok((field("counted")?, field("pending")?))
 }
 
+/// The first and last `(counted, pending)` seen while polling `/v1/usage` until nothing
+/// is pending (or `timeout` passes).
+pub struct Polled {
+    pub first: (u64, u64),
+    pub last: (u64, u64),
+}
+
+pub async fn until_drained(
+    http: &reqwest::Client,
+    usage_url: &str,
+    key: &str,
+    timeout: Option<Duration>,
+) -> anyhow::Result<Polled> {
+    let started = Instant::now();
+    let mut first = None;
+    loop {
+        let last = usage(http, usage_url, key).await?;
+        let first = *first.get_or_insert(last);
+        if last.1 == 0 {
+            return Ok(Polled { first, last });
+        }
+        if let Some(timeout) = timeout {
+            anyhow::ensure!(
+                started.elapsed() < timeout,
+                "{} deliveries still pending after {timeout:?}",
+                last.1
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 pub async fn run(
     url: &str,
     state_file: &Path,
@@ -92,23 +125,12 @@ pub async fn run(
     let http = reqwest::Client::new();
     let usage_url = format!("{url}/v1/usage");
     let started = Instant::now();
-    let (counted_at_start, pending_at_start) = usage(&http, &usage_url, &state.key).await?;
-    let counted = loop {
-        let (counted, pending) = usage(&http, &usage_url, &state.key).await?;
-        if pending == 0 {
-            break counted;
-        }
-        anyhow::ensure!(
-            started.elapsed() < timeout,
-            "{pending} deliveries still pending after {timeout:?}"
-        );
-        tokio::time::sleep(POLL).await;
-    };
+    let polled = until_drained(&http, &usage_url, &state.key, Some(timeout)).await?;
     Ok(Drained {
         accepted: state.accepted,
-        counted_at_start,
-        pending_at_start,
-        counted,
+        counted_at_start: polled.first.0,
+        pending_at_start: polled.first.1,
+        counted: polled.last.0,
         elapsed: started.elapsed(),
         peak_rss_kb: worker_pid.and_then(peak_rss_kb),
     })

@@ -208,20 +208,10 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
     }
     if o.drain {
         let usage_url = format!("{}/v1/usage", o.url);
-        loop {
-            let usage: Value = http
-                .get(&usage_url)
-                .bearer_auth(key.as_str())
-                .send()
-                .await?
-                .json()
-                .await?;
-            if usage["pending"].as_u64() == Some(0) {
-                report.sends = usage["counted"].as_u64().unwrap_or(0);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        report.sends = super::drain::until_drained(&http, &usage_url, &key, None)
+            .await?
+            .last
+            .0;
         // Sends/s over the whole run: from the first request until the queue is empty.
         report.drain = Some(started.elapsed());
     }
