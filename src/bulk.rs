@@ -1,6 +1,7 @@
-//! Multi-row inserts with a bounded set of statement texts, so prepared statements are
-//! reused: multi-row `VALUES` in a few fixed chunk sizes, or (PostgreSQL, `unnest`) one
-//! `INSERT … SELECT … FROM UNNEST($1::uuid[], …)` with one array per column.
+//! Multi-row inserts as ONE statement whose text does not depend on the row count, so it
+//! is prepared once and reused: on PostgreSQL `INSERT … SELECT … FROM UNNEST($1::uuid[], …)`
+//! with one array per column; on SQLite `INSERT … SELECT … FROM json_each(?)` with the
+//! rows as one JSON array of arrays (UUIDs as hex, stored as 16-byte blobs via `unhex`).
 //!
 //! PostgreSQL arrays here carry no NULL elements, so an optional text column is sent as
 //! `""` and turned back into NULL by `NULLIF` (none of these columns holds `""`).
@@ -60,13 +61,24 @@ impl Col {
         }
     }
 
-    fn value(&self, row: usize) -> Value {
+    /// Appends one value as JSON: UUIDs as 32 hex digits, a missing text as `null`.
+    fn write_json(&self, row: usize, out: &mut Vec<u8>) {
+        let text = |s: &str, out: &mut Vec<u8>| {
+            serde_json::to_writer(out, s).expect("writing JSON to memory");
+        };
         match self {
-            Col::Uuid(v) => v[row].into(),
-            Col::Text(v) => v[row].clone().into(),
-            Col::OptText(v) => v[row].clone().into(),
-            Col::BigInt(v) => v[row].into(),
-            Col::Int(v) => v[row].into(),
+            Col::Uuid(v) => {
+                out.push(b'"');
+                out.extend_from_slice(v[row].simple().to_string().as_bytes());
+                out.push(b'"');
+            }
+            Col::Text(v) => text(&v[row], out),
+            Col::OptText(v) => match &v[row] {
+                Some(s) => text(s, out),
+                None => out.extend_from_slice(b"null"),
+            },
+            Col::BigInt(v) => out.extend_from_slice(v[row].to_string().as_bytes()),
+            Col::Int(v) => out.extend_from_slice(v[row].to_string().as_bytes()),
         }
     }
 }
@@ -77,14 +89,7 @@ pub struct Bulk {
     pub columns: Vec<(&'static str, Col)>,
     /// Appended to the statement, e.g. `ON CONFLICT … RETURNING …`.
     pub suffix: String,
-    /// PostgreSQL: one `UNNEST` statement instead of fixed-size `VALUES` chunks.
-    pub unnest: bool,
 }
-
-/// SQLite allows 32,766 bound parameters per statement.
-const SQLITE_MAX_PARAMS: usize = 30_000;
-/// Rows per SQLite statement, largest first.
-const CHUNKS: [usize; 4] = [500, 100, 10, 1];
 
 impl Bulk {
     fn rows(&self) -> usize {
@@ -96,31 +101,13 @@ impl Bulk {
         names.join(", ")
     }
 
-    /// The statements that insert every row (none when there are no rows).
-    pub fn statements(&self, backend: DatabaseBackend) -> Vec<Statement> {
-        let rows = self.rows();
-        if rows == 0 {
-            return Vec::new();
+    /// The statement that inserts every row (none when there are no rows).
+    pub fn statement(&self, backend: DatabaseBackend) -> Option<Statement> {
+        match (self.rows(), backend) {
+            (0, _) => None,
+            (_, DatabaseBackend::Postgres) => Some(self.unnest()),
+            _ => Some(self.json_each()),
         }
-        if backend == DatabaseBackend::Postgres && self.unnest {
-            return vec![self.unnest()];
-        }
-        // A few fixed chunk sizes: each shape is prepared (and cached) once, and the
-        // cache holds no statement per distinct row count.
-        let widest = (SQLITE_MAX_PARAMS / self.columns.len().max(1)).max(1);
-        let mut statements = Vec::new();
-        let mut start = 0;
-        while start < rows {
-            let left = rows - start;
-            let size = CHUNKS
-                .iter()
-                .map(|c| (*c).min(widest))
-                .find(|c| *c <= left)
-                .unwrap_or(1);
-            statements.push(self.values(backend, start..start + size));
-            start += size;
-        }
-        statements
     }
 
     fn unnest(&self) -> Statement {
@@ -147,33 +134,43 @@ impl Bulk {
         Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, params)
     }
 
-    fn values(&self, backend: DatabaseBackend, rows: std::ops::Range<usize>) -> Statement {
-        let width = self.columns.len();
-        let mut params = Vec::with_capacity(rows.len() * width);
-        let mut tuples = Vec::with_capacity(rows.len());
-        for (i, row) in rows.enumerate() {
-            let marks: Vec<String> = (0..width)
-                .map(|c| match backend {
-                    DatabaseBackend::Postgres => format!("${}", i * width + c + 1),
-                    _ => "?".to_string(),
-                })
-                .collect();
-            tuples.push(format!("({})", marks.join(", ")));
-            params.extend(self.columns.iter().map(|(_, col)| col.value(row)));
+    fn json_each(&self) -> Statement {
+        let select: Vec<String> = (self.columns.iter().enumerate())
+            .map(|(i, (_, col))| match col {
+                Col::Uuid(_) => format!("unhex(r.v ->> {i})"),
+                _ => format!("r.v ->> {i}"),
+            })
+            .collect();
+        let mut json = Vec::with_capacity(self.rows() * 48 * self.columns.len());
+        json.push(b'[');
+        for row in 0..self.rows() {
+            json.extend_from_slice(if row == 0 { b"[" } else { b",[" });
+            for (c, (_, col)) in self.columns.iter().enumerate() {
+                if c > 0 {
+                    json.push(b',');
+                }
+                col.write_json(row, &mut json);
+            }
+            json.push(b']');
         }
+        json.push(b']');
+        let json = String::from_utf8(json).expect("JSON written from UTF-8 strings");
+        // Each row is parsed once into JSONB (materialized, so not once per column);
+        // `WHERE true` keeps an `ON CONFLICT` suffix from parsing as a join constraint.
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES {}{}",
+            "WITH r AS MATERIALIZED (SELECT jsonb(value) AS v FROM json_each(?)) \
+             INSERT INTO {} ({}) SELECT {} FROM r WHERE true{}",
             self.table,
             self.names(),
-            tuples.join(", "),
+            select.join(", "),
             self.suffix
         );
-        Statement::from_sql_and_values(backend, sql, params)
+        Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, [json.into()])
     }
 
     /// Inserts every row.
     pub async fn execute(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        for statement in self.statements(db.get_database_backend()) {
+        if let Some(statement) = self.statement(db.get_database_backend()) {
             db.execute_raw(statement).await?;
         }
         Ok(())
@@ -181,11 +178,10 @@ impl Bulk {
 
     /// Inserts every row and returns what the suffix's `RETURNING` yields.
     pub async fn query(&self, db: &impl ConnectionTrait) -> Result<Vec<QueryResult>, DbErr> {
-        let mut out = Vec::new();
-        for statement in self.statements(db.get_database_backend()) {
-            out.extend(db.query_all_raw(statement).await?);
+        match self.statement(db.get_database_backend()) {
+            Some(statement) => db.query_all_raw(statement).await,
+            None => Ok(Vec::new()),
         }
-        Ok(out)
     }
 }
 
@@ -198,44 +194,50 @@ mod tests {
             table: "t",
             columns: vec![
                 ("a", Col::BigInt((0..rows as i64).collect())),
-                ("b", Col::OptText((0..rows).map(|_| None).collect())),
+                (
+                    "b",
+                    Col::OptText((0..rows).map(|i| (i == 1).then(|| "x\"é".into())).collect()),
+                ),
+                ("c", Col::Uuid((0..rows).map(|_| Uuid::nil()).collect())),
             ],
-            suffix: String::new(),
-            unnest: false,
+            suffix: " ON CONFLICT (a) DO NOTHING".into(),
         }
     }
 
     #[test]
-    fn unnest_is_one_statement_whatever_the_row_count() {
-        let unnest = |rows| Bulk {
-            unnest: true,
-            ..bulk(rows)
-        };
-        let few = unnest(3).statements(DatabaseBackend::Postgres);
-        let many = unnest(5000).statements(DatabaseBackend::Postgres);
-        assert_eq!((few.len(), many.len()), (1, 1));
-        assert_eq!(few[0].sql, many[0].sql, "the same text is prepared once");
-        assert!(few[0].sql.contains("NULLIF(u.b, '')"), "{}", few[0].sql);
+    fn one_statement_of_one_text_whatever_the_row_count() {
+        for backend in [DatabaseBackend::Postgres, DatabaseBackend::Sqlite] {
+            let few = bulk(3).statement(backend).expect("rows");
+            let many = bulk(5000).statement(backend).expect("rows");
+            assert_eq!(few.sql, many.sql, "the same text is prepared once");
+            assert!(bulk(0).statement(backend).is_none());
+        }
+        let pg = bulk(3).statement(DatabaseBackend::Postgres).expect("rows");
+        assert!(pg.sql.contains("NULLIF(u.b, '')"), "{}", pg.sql);
+        let sqlite = bulk(3).statement(DatabaseBackend::Sqlite).expect("rows");
+        assert!(
+            sqlite
+                .sql
+                .ends_with("WHERE true ON CONFLICT (a) DO NOTHING"),
+            "{}",
+            sqlite.sql
+        );
+        assert!(sqlite.sql.contains("unhex(r.v ->> 2)"), "{}", sqlite.sql);
     }
 
     #[test]
-    fn values_come_in_a_few_fixed_shapes_covering_every_row() {
-        let statements = bulk(1234).statements(DatabaseBackend::Sqlite);
-        let rows: Vec<usize> = statements
-            .iter()
-            .map(|s| s.values.as_ref().map_or(0, |v| v.0.len()) / 2)
-            .collect();
-        assert_eq!(rows.iter().sum::<usize>(), 1234, "every row once");
+    fn sqlite_rows_travel_as_one_json_array_with_text_escaped() {
+        let statement = bulk(2).statement(DatabaseBackend::Sqlite).expect("rows");
+        let values = statement.values.expect("one parameter").0;
+        assert_eq!(values.len(), 1);
+        let Value::String(Some(json)) = &values[0] else {
+            panic!("a JSON text parameter: {values:?}");
+        };
+        let parsed: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+        let nil = "0".repeat(32);
         assert_eq!(
-            rows,
-            [500, 500, 100, 100, 10, 10, 10, 1, 1, 1, 1],
-            "{rows:?}"
+            parsed,
+            serde_json::json!([[0, null, nil], [1, "x\"é", nil]])
         );
-        let shapes: std::collections::HashSet<&str> =
-            statements.iter().map(|s| s.sql.as_str()).collect();
-        assert_eq!(shapes.len(), 4);
-        let pg = bulk(2).statements(DatabaseBackend::Postgres);
-        assert!(pg[1].sql.contains("($1, $2)"), "{}", pg[1].sql);
-        assert!(bulk(0).statements(DatabaseBackend::Sqlite).is_empty());
     }
 }

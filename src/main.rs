@@ -11,8 +11,30 @@ use kickin::startup::Application;
 use kickin::{demo, telemetry};
 use tokio_util::sync::CancellationToken;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(start())
+}
+
+/// glibc gives each thread that allocates concurrently its own arena (up to 8 per core),
+/// and memory freed in one arena is not reused by another: under concurrent ingest that
+/// kept ~40 % more memory resident. `MALLOC_ARENA_MAX`, when set, is left to decide.
+#[allow(unsafe_code)]
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; no other thread has started.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+async fn start() -> std::process::ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let config = match Config::from_env() {

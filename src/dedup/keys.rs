@@ -79,7 +79,6 @@ pub async fn claim(
                  expires_at = excluded.expires_at WHERE dedup_keys.expires_at <= excluded.seen_at \
                  RETURNING destination_id, event_name, event_id"
             .to_string(),
-        unnest: true,
     };
     let mut won = HashSet::with_capacity(claims.len());
     for row in insert.query(db).await? {

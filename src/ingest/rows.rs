@@ -132,7 +132,6 @@ impl Rows {
                 ("trace_context", Col::OptText(e.trace_context)),
             ],
             suffix: String::new(),
-            unnest: true,
         };
         events.execute(db).await?;
         let deliveries = Bulk {
@@ -151,7 +150,6 @@ impl Rows {
                 ("reserved_period", Col::OptText(d.reserved_period)),
             ],
             suffix: String::new(),
-            unnest: true,
         };
         deliveries.execute(db).await?;
         Ok(())

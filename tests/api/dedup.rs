@@ -13,7 +13,32 @@ db_tests!(
     a_key_is_new_again_once_its_window_has_passed,
     a_new_destination_takes_a_key_the_old_one_already_had,
     twenty_concurrent_identical_requests_accept_exactly_one,
+    ids_with_quotes_backslashes_and_non_ascii_are_stored_and_matched_byte_exact,
 );
+
+async fn ids_with_quotes_backslashes_and_non_ascii_are_stored_and_matched_byte_exact(
+    backend: Backend,
+) {
+    let app = spawn(backend).await;
+    let tenant = app.create_tenant(json!({})).await;
+    app.add_meta(&tenant).await;
+    let awkward = "o\"r\\d'er é🙂";
+    let (_, first) = app
+        .send(&tenant, vec![app.purchase(awkward), app.purchase("plain")])
+        .await;
+    assert_eq!(statuses(&first), ["accepted", "accepted"]);
+    let (_, again) = app.send(&tenant, vec![app.purchase(awkward)]).await;
+    assert_eq!(statuses(&again), ["duplicate"], "{again}");
+    let (_, list) = app.get("/v1/deliveries", Some(&tenant.key)).await;
+    let mut ids = Vec::new();
+    for delivery in list["data"].as_array().expect("deliveries") {
+        let path = format!("/v1/deliveries/{}", delivery["id"].as_str().expect("id"));
+        let (_, detail) = app.get(&path, Some(&tenant.key)).await;
+        ids.push(detail["event_id"].as_str().expect("event_id").to_string());
+    }
+    ids.sort();
+    assert_eq!(ids, [awkward, "plain"], "{list}");
+}
 
 async fn a_resend_is_a_duplicate(backend: Backend) {
     let app = spawn(backend).await;
