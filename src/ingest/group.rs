@@ -20,7 +20,7 @@ use super::limit;
 use super::response::IngestResponse;
 use super::rows::{RowContext, Rows};
 use super::summary::{count_into, respond};
-use crate::billing::plans::{self, Plan};
+use crate::billing::plans::Plan;
 use crate::clock::{MS_PER_HOUR, day_of, period_of};
 use crate::db::Db;
 use crate::dedup::diagnostics::Counters;
@@ -77,14 +77,20 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
     let txn = db.begin_write().await?;
     let mut slots: Vec<Option<Slot>> = Vec::with_capacity(jobs.len());
     let key_ids: Vec<Uuid> = unique(jobs.iter().map(|j| j.ctx.key_id));
-    let states = auth::current(&*txn, &key_ids).await?;
+    let current = auth::current(&*txn, &key_ids).await?;
+    let mut plan_of: HashMap<Uuid, Plan> = HashMap::new();
     for job in jobs {
-        let state = states
-            .get(&job.ctx.key_id)
-            .cloned()
-            .unwrap_or(KeyState::Revoked);
+        let (state, plan) = match current.get(&job.ctx.key_id) {
+            Some(c) => (c.state.clone(), c.plan.as_ref()),
+            None => (KeyState::Revoked, None),
+        };
         slots.push(match state {
-            KeyState::Active(current) if current == job.ctx => None,
+            KeyState::Active(current) if current == job.ctx => {
+                if let Some(plan) = plan.filter(|p| !plan_of.contains_key(&p.id)) {
+                    plan_of.insert(plan.id, Plan::from_model(plan.clone())?);
+                }
+                None
+            }
             other => Some(match other.into_result() {
                 Err(e) => Slot::Done(Err(e)),
                 Ok(_) => Slot::Stale,
@@ -94,14 +100,6 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
     let live = |i: &usize| slots[*i].is_none();
     let tenant_ids = unique((0..jobs.len()).filter(live).map(|i| jobs[i].ctx.tenant_id));
     let dests = destinations::all_for_tenants(&*txn, &tenant_ids).await?;
-    let mut plan_of: HashMap<Uuid, Plan> = HashMap::new();
-    for id in unique(
-        (0..jobs.len())
-            .filter(live)
-            .filter_map(|i| jobs[i].ctx.plan_id),
-    ) {
-        plan_of.insert(id, plans::get(&*txn, id).await?);
-    }
 
     let mut work = Vec::new();
     let mut hard_tenants: BTreeMap<Uuid, String> = BTreeMap::new();

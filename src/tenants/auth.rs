@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::context::{Scope, TenantContext};
 use crate::crypto::sha256_hex;
-use crate::entities::{api_keys, tenants};
+use crate::entities::{api_keys, plans, tenants};
 use crate::error::{AppError, AppResult};
 
 /// What a key stands for right now.
@@ -72,28 +72,31 @@ pub async fn authenticate(db: &impl ConnectionTrait, key_hash: &str) -> AppResul
     KeyState::of(&key, tenant.as_ref()).into_result()
 }
 
-/// The current state of each key id (ids that no longer exist are absent).
+/// What the ingest commit re-reads for a key: its state and its tenant's plan row.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub state: KeyState,
+    pub plan: Option<plans::Model>,
+}
+
+/// The current state of each key id, with its tenant's plan, in ONE statement (ids
+/// that no longer exist are absent).
 pub async fn current(
     db: &impl ConnectionTrait,
     key_ids: &[Uuid],
-) -> AppResult<HashMap<Uuid, KeyState>> {
-    let keys = api_keys::Entity::find()
+) -> AppResult<HashMap<Uuid, Current>> {
+    let rows = api_keys::Entity::find()
         .filter(api_keys::Column::Id.is_in(key_ids.iter().copied()))
+        .find_also_related(tenants::Entity)
+        .and_also_related(plans::Entity)
         .all(db)
         .await?;
-    let mut tenant_ids: Vec<Uuid> = keys.iter().map(|k| k.tenant_id).collect();
-    tenant_ids.sort();
-    tenant_ids.dedup();
-    let tenants: HashMap<Uuid, tenants::Model> = tenants::Entity::find()
-        .filter(tenants::Column::Id.is_in(tenant_ids))
-        .all(db)
-        .await?
+    Ok(rows
         .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    Ok(keys
-        .iter()
-        .map(|k| (k.id, KeyState::of(k, tenants.get(&k.tenant_id))))
+        .map(|(key, tenant, plan)| {
+            let state = KeyState::of(&key, tenant.as_ref());
+            (key.id, Current { state, plan })
+        })
         .collect())
 }
 
