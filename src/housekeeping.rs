@@ -1,6 +1,7 @@
 //! Housekeeping loops of one shape (`periodically`): purge expired dedup keys, purge
 //! event payloads past the plan's retention (keeping the identity billing and audit need,
-//! with no PII), and recompute hard-limit reservations so a crash never leaks headroom.
+//! with no PII), recompute hard-limit reservations so a crash never leaks headroom, and
+//! keep the planner's statistics of the queue's tables fresh after a burst.
 
 use std::future::Future;
 use std::time::Duration;
@@ -61,7 +62,7 @@ pub async fn leader(
     Ok(taken)
 }
 
-/// Starts the loops: the three purges/repairs (one process at a time) and the sampling
+/// Starts the loops: the purges, repairs and statistics refresh (one process at a time) and the sampling
 /// of queue metrics (every process, for its own exporter).
 pub fn spawn(
     db: Db,
@@ -111,6 +112,9 @@ pub fn spawn(
             Duration::from_secs(300),
             |db, now| Box::pin(async move { release_stale_reservations(&db, now).await }),
         ),
+        job("refresh_statistics", Duration::from_secs(5), |db, _| {
+            Box::pin(async move { crate::statistics::refresh(&db).await })
+        }),
         sampler,
     ]
 }

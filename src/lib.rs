@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod startup;
+pub mod statistics;
 pub mod stats;
 pub mod telemetry;
 pub mod tenants;

@@ -10,6 +10,7 @@ mod m20261128_000001_core;
 mod m20261128_000002_limits;
 mod m20261128_000003_billing;
 mod m20261128_000004_audit;
+mod m20261129_000005_queue_order;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_limits::Migration),
             Box::new(m20261128_000003_billing::Migration),
             Box::new(m20261128_000004_audit::Migration),
+            Box::new(m20261129_000005_queue_order::Migration),
         ]
     }
 }

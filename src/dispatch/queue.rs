@@ -58,15 +58,25 @@ const DUE: &str =
     "status = 'pending' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)";
 
 /// Destinations with due, unleased deliveries, the longest-waiting first (fair: a
-/// destination's backlog does not hide others).
+/// destination's backlog does not hide others). Each destination's oldest due delivery
+/// is one probe of `deliveries_by_destination`, so a round costs the number of
+/// destinations, not the size of the backlog (grouping the due rows themselves took
+/// ~55 ms per round on PostgreSQL at a 100,000-delivery backlog). The probe orders by
+/// `(next_attempt_at, id)`, which only that index yields: with `MIN(next_attempt_at)`
+/// PostgreSQL may walk `deliveries_due` (all tenants' waiting rows) instead, ~35 ms for
+/// a destination with nothing due. Destinations are only ever soft-deleted, so every
+/// delivery's destination row is here.
 pub async fn due_destinations(
     db: &Db,
     now_ms: i64,
     limit: u64,
 ) -> Result<Vec<DueDestination>, DbErr> {
     let sql = format!(
-        "SELECT tenant_id, destination_id, MIN(next_attempt_at) AS oldest FROM deliveries WHERE {DUE} \
-         GROUP BY tenant_id, destination_id ORDER BY oldest LIMIT ?"
+        "WITH oldest AS MATERIALIZED (SELECT d.tenant_id, d.id AS destination_id, \
+         (SELECT next_attempt_at FROM deliveries x WHERE x.tenant_id = d.tenant_id \
+         AND x.destination_id = d.id AND {DUE} ORDER BY next_attempt_at, id LIMIT 1) AS oldest \
+         FROM destinations d) \
+         SELECT tenant_id, destination_id FROM oldest WHERE oldest IS NOT NULL ORDER BY oldest LIMIT ?"
     );
     let rows = db
         .conn

@@ -12,7 +12,12 @@ use serde_json::Value;
 use super::http::State;
 use super::report::peak_rss_kb;
 
-const POLL: Duration = Duration::from_millis(50);
+/// Polling `/v1/usage` counts the pending deliveries: often near the end, where the
+/// drain time is read off, and rarely while a large backlog remains, so the measurement
+/// does not load the database it measures.
+const POLL: Duration = Duration::from_millis(25);
+const POLL_LARGE: Duration = Duration::from_millis(250);
+const LARGE: u64 = 5_000;
 
 #[derive(Debug)]
 pub struct Drained {
@@ -111,7 +116,7 @@ pub async fn until_drained(
                 last.1
             );
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(if last.1 > LARGE { POLL_LARGE } else { POLL }).await;
     }
 }
 

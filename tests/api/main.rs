@@ -19,3 +19,4 @@ mod isolation;
 mod limits;
 mod malformed;
 mod privacy;
+mod queue;
