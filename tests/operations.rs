@@ -542,3 +542,40 @@ async fn sigkill_mid_send_on_postgres() {
         _ => eprintln!("KICKIN_TEST_POSTGRES_URL is not set: PostgreSQL variant not run"),
     }
 }
+
+/// The process's resident memory, in kB.
+#[cfg(target_os = "linux")]
+fn resident_kb(p: &Process) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", p.0.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Each login verifies an Argon2 hash with a 19 MiB working block; the process must give
+/// it back (it used to keep ~19.5 MB per login).
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_admin_logins_do_not_grow_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(None, dir.path()).await;
+    let port = free_port();
+    let process = kickin(&db, "api", port, &[]);
+    let api = Api::ready(port).await;
+    let login = || async {
+        let body = json!({"email": EMAIL, "password": PASSWORD});
+        let (status, _) = api
+            .call(reqwest::Method::POST, "/admin/api/session", "", Some(body))
+            .await;
+        assert_eq!(status, 200);
+    };
+    login().await;
+    let before = resident_kb(&process);
+    for _ in 0..5 {
+        login().await;
+    }
+    let grown = resident_kb(&process).saturating_sub(before);
+    assert!(
+        grown < 15_000,
+        "five logins grew the process by {grown} kB (one Argon2 block is 19,456 kB)"
+    );
+}
