@@ -8,8 +8,9 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -82,6 +83,21 @@ impl Db {
         };
         let txn = self.conn.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    /// Begins a read-only transaction whose reads all see one snapshot (PostgreSQL:
+    /// REPEATABLE READ; SQLite: a read transaction in WAL mode), for answers made of
+    /// several reads that must agree with each other.
+    pub async fn begin_snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = match self.backend() {
+            DatabaseBackend::Postgres => TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                ..TransactionOptions::default()
+            },
+            _ => TransactionOptions::default(),
+        };
+        self.conn.begin_with_options(options).await
     }
 
     /// Ready = reachable and no migration pending.

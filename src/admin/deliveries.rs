@@ -62,6 +62,5 @@ pub async fn get_usage(
 ) -> AppResult<HttpResponse> {
     let tenant = tenants::get(&state.db.conn, *id).await?;
     let period = query.resolve(state.clock.now_ms())?;
-    Ok(HttpResponse::Ok()
-        .json(usage::usage(&state.db.conn, tenant.id, tenant.plan_id, &period).await?))
+    Ok(HttpResponse::Ok().json(usage::usage(&state.db, tenant.id, tenant.plan_id, &period).await?))
 }

@@ -60,6 +60,8 @@ pub async fn get_usage(
 ) -> AppResult<HttpResponse> {
     let ctx = key.require(Scope::Read)?;
     let period = query.resolve(state.clock.now_ms())?;
-    Ok(HttpResponse::Ok()
-        .json(usage::usage(&state.db.conn, ctx.tenant_id, ctx.plan_id, &period).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(usage::usage(&state.db, ctx.tenant_id, ctx.plan_id, &period).await?),
+    )
 }

@@ -12,6 +12,7 @@ use super::alerts::{self, Alert};
 use crate::billing::plans;
 use crate::billing::pricing::{Priced, TierMode, price};
 use crate::clock::rfc3339;
+use crate::db::Db;
 use crate::entities::{deliveries, usage_meter};
 use crate::error::AppResult;
 
@@ -119,7 +120,21 @@ fn previous(period: &str) -> String {
 
 /// Usage of a tenant for a month, with the plan's figures, alerts and the projected
 /// invoice amount (the same pricing the invoice uses, applied to counted + pending).
+/// All of it is read from one snapshot: read one after the other, a batch completing in
+/// between could show its deliveries as neither pending nor counted.
 pub async fn usage(
+    db: &Db,
+    tenant_id: Uuid,
+    plan_id: Option<Uuid>,
+    period: &str,
+) -> AppResult<Usage> {
+    let snapshot = db.begin_snapshot().await?;
+    let usage = usage_in(&snapshot, tenant_id, plan_id, period).await?;
+    snapshot.commit().await?;
+    Ok(usage)
+}
+
+async fn usage_in(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
     plan_id: Option<Uuid>,

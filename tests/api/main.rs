@@ -20,3 +20,4 @@ mod limits;
 mod malformed;
 mod privacy;
 mod queue;
+mod snapshot;

@@ -208,7 +208,7 @@ async fn show_page(
         plans: plan_choices(state).await?,
         keys: api_keys::list(db, id, all).await?.data,
         destinations: destinations::list(db, id, all).await?.data,
-        usage: usage::usage(db, id, t.plan_id, &period).await?,
+        usage: usage::usage(&state.db, id, t.plan_id, &period).await?,
         diagnostics: diagnostics::report(db, id, &period).await?,
         tenant: TenantView {
             id: t.id,
