@@ -13,11 +13,26 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> std::process::ExitCode {
     tune_malloc();
-    tokio::runtime::Builder::new_multi_thread()
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    let serving = matches!(cli.command, Command::Serve { .. });
+    if let Some(threads) = config.role.runtime_threads().filter(|_| serving)
+        && std::env::var_os("TOKIO_WORKER_THREADS").is_none()
+    {
+        runtime.worker_threads(threads);
+    }
+    runtime
         .enable_all()
         .build()
         .expect("the tokio runtime starts")
-        .block_on(start())
+        .block_on(start(cli, config))
 }
 
 /// Two glibc allocator settings, unless the `MALLOC_*` environment already decides them.
@@ -45,16 +60,8 @@ fn tune_malloc() {
     }
 }
 
-async fn start() -> std::process::ExitCode {
+async fn start(cli: Cli, config: Config) -> std::process::ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let cli = Cli::parse();
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("{err}");
-            return std::process::ExitCode::from(2);
-        }
-    };
     let telemetry = telemetry::init(config.log_format);
     for name in config::unknown_variables(&std::env::vars().collect()) {
         tracing::warn!(variable = %name, "unknown KICKIN_ variable ignored (misspelt?)");
