@@ -94,6 +94,12 @@ fn pacing(rate: f64, concurrency: usize, worker: usize, started: Instant) -> tok
     tokio::time::interval_at((started + offset).into(), period)
 }
 
+/// The one field of a 202 answer the generator reads.
+#[derive(serde::Deserialize)]
+struct Accepted {
+    accepted: u64,
+}
+
 pub async fn run(o: Options) -> anyhow::Result<Report> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(o.concurrency)
@@ -127,9 +133,8 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
             let mut n = 0u64;
             while Instant::now() < deadline && accepted.load(Ordering::Relaxed) < max_events {
                 let now = chrono::Utc::now().timestamp();
-                let events: Vec<Value> = (0..batch)
-                    .map(|i| super::event(&format!("w{worker}-r{n}-e{i}"), now))
-                    .collect();
+                let ids: Vec<String> = (0..batch).map(|i| format!("w{worker}-r{n}-e{i}")).collect();
+                let body = super::request_body(ids.iter().map(String::as_str), now);
                 n += 1;
                 // Paced: latency runs from when the request was due, so a slow answer that
                 // delays the next request shows in the figures (no coordinated omission).
@@ -143,16 +148,16 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
                 let result = http
                     .post(url.as_str())
                     .bearer_auth(key.as_str())
-                    .json(&json!({"events": events}))
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body)
                     .send()
                     .await;
                 lat.push(sent.elapsed().as_micros() as u64);
                 requests.fetch_add(1, Ordering::Relaxed);
                 match result {
                     Ok(resp) if resp.status().as_u16() == 202 => {
-                        let body: Value = resp.json().await.unwrap_or(Value::Null);
-                        accepted
-                            .fetch_add(body["accepted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                        let n = resp.json::<Accepted>().await.map_or(0, |a| a.accepted);
+                        accepted.fetch_add(n, Ordering::Relaxed);
                     }
                     Ok(resp) => {
                         *errors
