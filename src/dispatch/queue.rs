@@ -59,7 +59,7 @@ const DUE: &str =
 
 /// Destinations with due, unleased deliveries, the longest-waiting first (fair: a
 /// destination's backlog does not hide others). Each destination's oldest due delivery
-/// is one probe of `deliveries_by_destination`, so a round costs the number of
+/// is one probe of `deliveries_queue`, so a round costs the number of
 /// destinations, not the size of the backlog (grouping the due rows themselves took
 /// ~55 ms per round on PostgreSQL at a 100,000-delivery backlog). The probe orders by
 /// `(next_attempt_at, id)`, which only that index yields: with `MIN(next_attempt_at)`

@@ -18,6 +18,7 @@ db_tests!(
     every_destination_with_due_work_is_found_oldest_first,
     a_claim_takes_the_oldest_unleased_deliveries_in_id_order,
     a_burst_gets_the_queue_tables_analyzed_once,
+    the_queue_index_migration_goes_down_and_up_again,
 );
 
 fn due(tenant: &str, destination: &str) -> DueDestination {
@@ -166,4 +167,50 @@ async fn a_burst_gets_the_queue_tables_analyzed_once(backend: Backend) {
         before + 1,
         "and not again while fresh"
     );
+}
+
+async fn delivery_indexes(app: &TestApp) -> Vec<String> {
+    let db = &app.state.db.conn;
+    let sql = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'deliveries' ORDER BY 1"
+        }
+        _ => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY 1"
+        }
+    };
+    let stmt = Statement::from_string(db.get_database_backend(), sql);
+    let rows = db.query_all_raw(stmt).await.unwrap();
+    rows.iter()
+        .map(|r| r.try_get("", "name").unwrap())
+        .collect()
+}
+
+async fn the_queue_index_migration_goes_down_and_up_again(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait};
+    let w = world(backend, "10s").await;
+    let app = &w.app;
+    let has = |names: &[String], name: &str| names.iter().any(|n| n == name);
+    let up = delivery_indexes(app).await;
+    assert!(
+        has(&up, "deliveries_queue") && !has(&up, "deliveries_by_destination"),
+        "{up:?}"
+    );
+
+    Migrator::down(&app.state.db.conn, Some(1)).await.unwrap();
+    let down = delivery_indexes(app).await;
+    assert!(
+        has(&down, "deliveries_by_destination") && !has(&down, "deliveries_queue"),
+        "{down:?}"
+    );
+    Migrator::up(&app.state.db.conn, None).await.unwrap();
+    assert_eq!(
+        delivery_indexes(app).await,
+        up,
+        "the same indexes as the first time"
+    );
+
+    app.send(&w.tenant, vec![app.purchase("after-migration")])
+        .await;
+    assert_eq!(app.drain().await, 1, "the queue works on the rebuilt index");
 }
