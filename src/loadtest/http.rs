@@ -106,6 +106,7 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
         .build()?;
     let key = Arc::new(setup(&http, &o).await?);
     let url = Arc::new(format!("{}/v1/events", o.url));
+    let template = Arc::new(super::BodyTemplate::default());
     let accepted = Arc::new(AtomicU64::new(0));
     let requests = Arc::new(AtomicU64::new(0));
     let shared = Arc::new(Mutex::new((
@@ -125,6 +126,7 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
             shared.clone(),
         );
         let (batch, max_events) = (o.batch, o.max_events.unwrap_or(u64::MAX));
+        let template = template.clone();
         let mut pace = o
             .rate
             .map(|rate| pacing(rate, o.concurrency, worker, started));
@@ -134,7 +136,7 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
             while Instant::now() < deadline && accepted.load(Ordering::Relaxed) < max_events {
                 let now = chrono::Utc::now().timestamp();
                 let ids: Vec<String> = (0..batch).map(|i| format!("w{worker}-r{n}-e{i}")).collect();
-                let body = super::request_body(ids.iter().map(String::as_str), now);
+                let body = template.request_body(ids.iter().map(String::as_str), now);
                 n += 1;
                 // Paced: latency runs from when the request was due, so a slow answer that
                 // delays the next request shows in the figures (no coordinated omission).

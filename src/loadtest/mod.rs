@@ -26,27 +26,58 @@ pub fn event(id: &str, now_secs: i64) -> serde_json::Value {
 const ID_SLOT: &str = "@ID@";
 const TIME_SLOT: &str = "1111111111";
 
-/// The body of one request, `{"events": [...]}`, the same JSON as `event` for each id,
-/// written by filling a template instead of building a JSON tree per event: the load
-/// generator shares the machine with the server, and every microsecond it spends is one
-/// the server does not get. Ids must need no JSON escaping (the generator's do not).
-pub fn request_body<'a>(ids: impl Iterator<Item = &'a str>, now_secs: i64) -> Vec<u8> {
-    thread_local! {
-        static TEMPLATE: String = event(ID_SLOT, TIME_SLOT.parse().unwrap_or_default()).to_string();
+/// `event` as text cut around its id and time, so request bodies are written by copying
+/// the pieces: the load generator shares the machine with the server, and every
+/// microsecond it spends building JSON is one the server does not get.
+pub struct BodyTemplate {
+    /// Literal text, each piece followed by the id (`true`) or the time (`false`); the
+    /// last piece is followed by nothing.
+    pieces: Vec<(String, Option<bool>)>,
+}
+
+impl Default for BodyTemplate {
+    fn default() -> Self {
+        let text = event(ID_SLOT, TIME_SLOT.parse().unwrap_or_default()).to_string();
+        let mut pieces = Vec::new();
+        let mut rest = text.as_str();
+        loop {
+            let next = [(ID_SLOT, true), (TIME_SLOT, false)]
+                .into_iter()
+                .filter_map(|(slot, is_id)| rest.find(slot).map(|at| (at, slot, is_id)))
+                .min_by_key(|(at, _, _)| *at);
+            let Some((at, slot, is_id)) = next else {
+                pieces.push((rest.to_string(), None));
+                return BodyTemplate { pieces };
+            };
+            pieces.push((rest[..at].to_string(), Some(is_id)));
+            rest = &rest[at + slot.len()..];
+        }
     }
-    let now = now_secs.to_string();
-    TEMPLATE.with(|template| {
-        let mut body = String::with_capacity(16 + template.len() * 2);
+}
+
+impl BodyTemplate {
+    /// The body of one request, `{"events": [...]}`, the same JSON as `event` for each
+    /// id. Ids must need no JSON escaping (the generator's do not).
+    pub fn request_body<'a>(&self, ids: impl Iterator<Item = &'a str>, now_secs: i64) -> Vec<u8> {
+        let now = now_secs.to_string();
+        let mut body = String::with_capacity(1024);
         body.push_str("{\"events\":[");
         for (i, id) in ids.enumerate() {
             if i > 0 {
                 body.push(',');
             }
-            body.push_str(&template.replace(ID_SLOT, id).replace(TIME_SLOT, &now));
+            for (text, slot) in &self.pieces {
+                body.push_str(text);
+                match slot {
+                    Some(true) => body.push_str(id),
+                    Some(false) => body.push_str(&now),
+                    None => {}
+                }
+            }
         }
         body.push_str("]}");
         body.into_bytes()
-    })
+    }
 }
 
 #[cfg(test)]
@@ -54,9 +85,10 @@ mod tests {
     #[test]
     fn the_request_body_is_the_events_as_json() {
         let ids = ["w0-r1-e0", "w0-r1-e1"];
-        let body: serde_json::Value =
-            serde_json::from_slice(&super::request_body(ids.iter().copied(), 1_795_900_000))
-                .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(
+            &super::BodyTemplate::default().request_body(ids.iter().copied(), 1_795_900_000),
+        )
+        .unwrap();
         let expected = serde_json::json!({"events": [
             super::event(ids[0], 1_795_900_000),
             super::event(ids[1], 1_795_900_000),
