@@ -10,6 +10,7 @@
 //! group (the others are deferred to the next group), so refusals and key releases of
 //! one request never interleave with another's claims.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use uuid::Uuid;
@@ -86,8 +87,10 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
         };
         slots.push(match state {
             KeyState::Active(current) if current == job.ctx => {
-                if let Some(plan) = plan.filter(|p| !plan_of.contains_key(&p.id)) {
-                    plan_of.insert(plan.id, Plan::from_model(plan.clone())?);
+                if let Some(plan) = plan
+                    && let Entry::Vacant(slot) = plan_of.entry(plan.id)
+                {
+                    slot.insert(Plan::from_model(plan.clone())?);
                 }
                 None
             }
