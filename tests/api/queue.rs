@@ -6,13 +6,13 @@
 
 use kickin::dispatch::queue::{self, DueDestination};
 use kickin::dispatch::worker::LEASE_MS;
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::db_tests;
 use crate::dispatch::world;
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, column};
 
 db_tests!(
     every_destination_with_due_work_is_found_oldest_first,
@@ -36,16 +36,9 @@ async fn due_now(app: &TestApp) -> Vec<DueDestination> {
 
 /// A destination's pending delivery ids, oldest first (UUIDv7: creation order).
 async fn pending_ids(app: &TestApp, tenant: &str) -> Vec<Uuid> {
-    let db = &app.state.db.conn;
     let sql = "SELECT id FROM deliveries WHERE tenant_id = ? AND status = 'pending' ORDER BY next_attempt_at, id";
-    let sql = match db.get_database_backend() {
-        DatabaseBackend::Postgres => sql.replace('?', "$1"),
-        _ => sql.to_string(),
-    };
     let tenant: Uuid = tenant.parse().unwrap();
-    let stmt = Statement::from_sql_and_values(db.get_database_backend(), sql, [tenant.into()]);
-    let rows = db.query_all_raw(stmt).await.unwrap();
-    rows.iter().map(|r| r.try_get("", "id").unwrap()).collect()
+    column(&app.state.db.conn, sql, vec![tenant.into()], "id").await
 }
 
 async fn every_destination_with_due_work_is_found_oldest_first(backend: Backend) {
@@ -143,16 +136,8 @@ async fn a_burst_gets_the_queue_tables_analyzed_once(backend: Backend) {
     );
     db.conn.execute_unprepared(&burst).await.unwrap();
     let analyzed_count = || async {
-        let row = db
-            .conn
-            .query_one_raw(Statement::from_string(
-                DatabaseBackend::Postgres,
-                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'dedup_keys'",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get::<i64>("", "analyze_count").unwrap()
+        let sql = "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'dedup_keys'";
+        column::<i64>(&db.conn, sql, vec![], "analyze_count").await[0]
     };
     let before = analyzed_count().await;
     assert!(kickin::statistics::refresh(db).await.unwrap() >= 1);
@@ -179,11 +164,7 @@ async fn delivery_indexes(app: &TestApp) -> Vec<String> {
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY 1"
         }
     };
-    let stmt = Statement::from_string(db.get_database_backend(), sql);
-    let rows = db.query_all_raw(stmt).await.unwrap();
-    rows.iter()
-        .map(|r| r.try_get("", "name").unwrap())
-        .collect()
+    column(db, sql, vec![], "name").await
 }
 
 async fn the_queue_index_migration_goes_down_and_up_again(backend: Backend) {

@@ -2,19 +2,17 @@
 //! so a batch completing between two reads can never show its deliveries as neither
 //! pending nor counted.
 
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 
 use crate::db_tests;
 use crate::dispatch::world;
-use crate::support::Backend;
+use crate::support::{Backend, column};
 
 db_tests!(a_snapshot_keeps_its_view_while_deliveries_complete);
 
 async fn succeeded(db: &impl ConnectionTrait) -> i64 {
     let sql = "SELECT COUNT(*) AS n FROM deliveries WHERE status = 'succeeded'";
-    let stmt = Statement::from_string(db.get_database_backend(), sql);
-    let row = db.query_one_raw(stmt).await.unwrap().unwrap();
-    row.try_get("", "n").unwrap()
+    column::<i64>(db, sql, vec![], "n").await[0]
 }
 
 async fn a_snapshot_keeps_its_view_while_deliveries_complete(backend: Backend) {

@@ -308,6 +308,38 @@ impl TestApp {
     }
 }
 
+/// Runs `sql` (with `?` placeholders, numbered `$1, $2, …` on PostgreSQL) on `db` and
+/// returns `column` of every row.
+pub async fn column<T: sea_orm::TryGetable>(
+    db: &impl sea_orm::ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+    column: &str,
+) -> Vec<T> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            let mut n = 0;
+            sql.split('?')
+                .enumerate()
+                .map(|(i, part)| match i {
+                    0 => part.to_string(),
+                    _ => {
+                        n += 1;
+                        format!("${n}{part}")
+                    }
+                })
+                .collect()
+        }
+        _ => sql.to_string(),
+    };
+    let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
+    let rows = db.query_all_raw(stmt).await.unwrap();
+    rows.iter()
+        .map(|r| r.try_get("", column).unwrap())
+        .collect()
+}
+
 pub fn statuses(body: &Value) -> Vec<String> {
     body["results"]
         .as_array()
