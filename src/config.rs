@@ -59,6 +59,8 @@ pub struct Config {
     pub lease_ms: i64,
     /// Ingest group commits in flight at once (0 = 1 on SQLite, 2 on PostgreSQL).
     pub ingest_commits: usize,
+    /// How long one destination request may take before its outcome counts as unknown.
+    pub send_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -89,7 +91,7 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h";
 
 /// Every variable Kickin reads; anything else starting with `KICKIN_` is reported as a
 /// probable typo.
-pub const KNOWN_VARIABLES: [&str; 17] = [
+pub const KNOWN_VARIABLES: [&str; 18] = [
     "KICKIN_DATABASE_URL",
     "KICKIN_BIND",
     "KICKIN_SECRET_KEY",
@@ -107,6 +109,7 @@ pub const KNOWN_VARIABLES: [&str; 17] = [
     "KICKIN_LOG_FORMAT",
     "KICKIN_LEASE_SECONDS",
     "KICKIN_INGEST_COMMITS",
+    "KICKIN_SEND_TIMEOUT",
 ];
 
 struct Vars<'a>(&'a HashMap<String, String>);
@@ -179,6 +182,8 @@ impl Config {
             log_format: parse_log_format(&vars.or("KICKIN_LOG_FORMAT", "text"))?,
             lease_ms: number::<i64>(&vars, "KICKIN_LEASE_SECONDS", 120)? * 1000,
             ingest_commits: number(&vars, "KICKIN_INGEST_COMMITS", 0)?,
+            send_timeout: parse_duration(&vars.or("KICKIN_SEND_TIMEOUT", "5s"))
+                .map_err(|m| fail("KICKIN_SEND_TIMEOUT", m))?,
         })
         .and_then(Config::checked)
     }
@@ -192,6 +197,9 @@ impl Config {
         }
         if !(1_000..=3_600_000).contains(&self.lease_ms) {
             return Err(fail("KICKIN_LEASE_SECONDS", "must be between 1 and 3600"));
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&self.send_timeout) {
+            return Err(fail("KICKIN_SEND_TIMEOUT", "must be between 100ms and 60s"));
         }
         if self.ingest_commits > 64 {
             return Err(fail(

@@ -1,12 +1,13 @@
 //! Housekeeping loops of one shape (`periodically`): purge expired dedup keys, purge
 //! event payloads past the plan's retention (keeping the identity billing and audit need,
-//! with no PII), recompute hard-limit reservations so a crash never leaks headroom, and
+//! with no PII), end deliveries that waited past their destination's age limit
+//! (`dispatch::expiry`), recompute hard-limit reservations so a crash never leaks headroom, and
 //! keep the planner's statistics of the queue's tables fresh after a burst.
 
 use std::future::Future;
 use std::time::Duration;
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use tokio_util::sync::CancellationToken;
 
@@ -109,6 +110,13 @@ pub fn spawn(
             Box::pin(async move { purge_payloads(&db, now).await })
         }),
         job(
+            "expire_waiting_deliveries",
+            crate::dispatch::expiry::EVERY,
+            |db, now| {
+                Box::pin(async move { crate::dispatch::expiry::expire_waiting(&db, now).await })
+            },
+        ),
+        job(
             "release_stale_reservations",
             Duration::from_secs(300),
             |db, now| Box::pin(async move { release_stale_reservations(&db, now).await }),
@@ -144,6 +152,11 @@ pub async fn purge_dedup_keys(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
     Ok(total)
 }
 
+/// Events whose payload one purge transaction empties at most (bounded locks and WAL).
+const PURGE_BATCH: u64 = 1_000;
+const NOTHING_WAITS: &str = "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id = events.tenant_id \
+     AND d.event_row_id = events.id AND d.status IN ('pending', 'paused'))";
+
 /// Empties payloads older than the tenant plan's `retention_days` (30 without a plan) once
 /// no delivery of the event is waiting: the event keeps its id, name and times.
 pub async fn purge_payloads(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
@@ -157,24 +170,68 @@ pub async fn purge_payloads(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
             None => 30,
         };
         let cutoff = now_ms - i64::from(retention_days) * MS_PER_DAY;
-        let update = Query::update()
-            .table("events")
-            .value("payload", "{}")
-            .value("sealed", Option::<String>::None)
-            .value("purged_at", now_ms)
-            .and_where(Expr::col("tenant_id").eq(tenant.id))
-            .and_where(Expr::col("received_at").lt(cutoff))
-            .and_where(Expr::col("purged_at").is_null())
-            .and_where(Expr::cust(
-                "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id = events.tenant_id \
-                 AND d.event_row_id = events.id AND d.status IN ('pending', 'paused'))",
-            ))
-            .to_owned();
-        let txn = db.begin_write().await?;
-        total += txn.execute(&update).await?.rows_affected();
-        txn.commit().await?;
+        let mut after = uuid::Uuid::nil();
+        loop {
+            let (purged, last) = purge_batch(db, tenant.id, cutoff, after, now_ms).await?;
+            total += purged;
+            match last {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
     }
     Ok(total)
+}
+
+/// One batch, in two steps so a replay cannot slip between them: lock the candidate
+/// events (a replay locks its event too before queueing its delivery), then empty those
+/// that still have no waiting delivery — checked by a statement that starts after the
+/// locks are held, so it sees every replay that committed first. Returns the number
+/// purged and the last candidate id when there may be more.
+async fn purge_batch(
+    db: &Db,
+    tenant_id: uuid::Uuid,
+    cutoff: i64,
+    after: uuid::Uuid,
+    now_ms: i64,
+) -> Result<(u64, Option<uuid::Uuid>), DbErr> {
+    let candidates = Query::select()
+        .column("id")
+        .from("events")
+        .and_where(Expr::col("tenant_id").eq(tenant_id))
+        .and_where(Expr::col("id").gt(after))
+        .and_where(Expr::col("received_at").lt(cutoff))
+        .and_where(Expr::col("purged_at").is_null())
+        .and_where(Expr::cust(NOTHING_WAITS))
+        .order_by("id", Order::Asc)
+        .limit(PURGE_BATCH)
+        .lock(LockType::Update)
+        .to_owned();
+    let txn = db.begin_write().await?;
+    let ids: Vec<uuid::Uuid> = txn
+        .query_all(&candidates)
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
+    let Some(last) = ids.last().copied() else {
+        txn.commit().await?;
+        return Ok((0, None));
+    };
+    let more = ids.len() as u64 == PURGE_BATCH;
+    let update = Query::update()
+        .table("events")
+        .value("payload", "{}")
+        .value("sealed", Option::<String>::None)
+        .value("purged_at", now_ms)
+        .and_where(Expr::col("tenant_id").eq(tenant_id))
+        .and_where(Expr::col("id").is_in(ids))
+        .and_where(Expr::col("purged_at").is_null())
+        .and_where(Expr::cust(NOTHING_WAITS))
+        .to_owned();
+    let purged = txn.execute(&update).await?.rows_affected();
+    txn.commit().await?;
+    Ok((purged, more.then_some(last)))
 }
 
 /// Recomputes this and last month's reservations from the deliveries that hold them.

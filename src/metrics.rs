@@ -24,8 +24,12 @@ pub struct Metrics {
     pub events: Counter<u64>,
     /// Destinations skipped at ingest, by `kind` and `reason`.
     pub skipped_destinations: Counter<u64>,
-    /// Send results by `kind` and `outcome` (succeeded, retry, failed, dead, paused).
+    /// Send results by `kind` and `outcome` (succeeded, retry, failed, dead, paused,
+    /// unconfirmed).
     pub sends: Counter<u64>,
+    /// Dispatch rounds that could not run, by `stage` (e.g. `read_destination`): the
+    /// deliveries stay waiting and are tried again.
+    pub dispatch_errors: Counter<u64>,
     /// Duration of each destination request, by `kind`.
     pub attempt_seconds: Histogram<f64>,
     /// Billing runs by `result` (ok, failed).
@@ -87,6 +91,10 @@ fn build() -> Metrics {
             .u64_counter("kickin.dispatch.sends")
             .with_description("destination send results")
             .build(),
+        dispatch_errors: meter
+            .u64_counter("kickin.dispatch.errors")
+            .with_description("dispatch rounds that failed before sending, by stage")
+            .build(),
         attempt_seconds: meter
             .f64_histogram("kickin.dispatch.attempt.duration")
             .with_unit("s")
@@ -130,6 +138,11 @@ impl Metrics {
                 KeyValue::new("outcome", outcome.to_string()),
             ],
         );
+    }
+
+    pub fn dispatch_error(&self, stage: &'static str) {
+        self.dispatch_errors
+            .add(1, &[KeyValue::new("stage", stage)]);
     }
 
     /// Prometheus text of every metric.

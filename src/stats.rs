@@ -28,6 +28,8 @@ pub struct Dashboard {
     pub oldest_due: String,
     pub paused_destinations: u64,
     pub dead: u64,
+    /// Ended without a resend: an attempt's outcome is unknown (a person may replay).
+    pub unconfirmed: u64,
     pub by_status: Vec<(String, i64)>,
     pub alerts: Vec<AlertRow>,
 }
@@ -100,6 +102,10 @@ pub async fn dashboard(db: &impl ConnectionTrait, now_ms: i64) -> AppResult<Dash
             .await?,
         dead: deliveries::Entity::find()
             .filter(deliveries::Column::Status.eq("dead"))
+            .count(db)
+            .await?,
+        unconfirmed: deliveries::Entity::find()
+            .filter(deliveries::Column::Status.eq("unconfirmed"))
             .count(db)
             .await?,
         by_status,

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use mocks::ga4::{Ga4Fault, Ga4Mock};
 use mocks::meta::{MetaFault, MetaMock};
 
 const SECRET: &str = "ops-test-secret-key-0123456789abcdef0123";
@@ -578,4 +579,105 @@ async fn repeated_admin_logins_do_not_grow_the_process() {
         grown < 15_000,
         "five logins grew the process by {grown} kB (one Argon2 block is 19,456 kB)"
     );
+}
+
+/// GA4 counts a lead each time it arrives: five leads whose request was in flight when
+/// the worker was SIGKILLed end `unconfirmed` once another worker takes them over —
+/// never sent a second time, never counted.
+async fn ga4_leads_in_flight_at_a_sigkill_are_unconfirmed_and_never_resent(pg: Option<&str>) {
+    let ga4 = Ga4Mock::start().await;
+    ga4.fail_next(Ga4Fault::Latency(Duration::from_secs(30)), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(pg, dir.path()).await;
+    let ga4_uri = ga4.uri();
+    let vars = [
+        ("KICKIN_GA4_API_BASE", ga4_uri.as_str()),
+        ("KICKIN_LEASE_SECONDS", "2"),
+    ];
+    let api_port = free_port();
+    let _api_process = kickin(&db, "api", api_port, &vars);
+    let api = Api::ready(api_port).await;
+    let key = api.tenant_with_meta().await;
+    let (_, meta) = api
+        .call(reqwest::Method::GET, "/v1/destinations", &key, None)
+        .await;
+    let meta_id = meta["data"][0]["id"].as_str().unwrap().to_string();
+    let off = json!({"state": "disabled"});
+    let path = format!("/v1/destinations/{meta_id}");
+    api.call(reqwest::Method::PATCH, &path, &key, Some(off))
+        .await;
+    let stream = json!({"kind": "ga4_mp", "name": "Stream", "measurement_id": "G-TEST123", "api_secret": "ga4-secret-value"});
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/destinations",
+            &key,
+            Some(stream),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let leads: Vec<Value> = (0..5)
+        .map(|i| {
+            let mut e = purchase(&format!("lead-{i}"));
+            e["event_name"] = json!("Lead");
+            e["ga4"] = json!({"client_id": "555.777"});
+            e
+        })
+        .collect();
+    let body = json!({"events": leads});
+    let (status, _) = api
+        .call(reqwest::Method::POST, "/v1/events", &key, Some(body))
+        .await;
+    assert_eq!(status, 202);
+
+    let mut worker = kickin(&db, "worker", free_port(), &vars);
+    eventually(60, "the GA4 request to be in flight", || async {
+        !ga4.requests().is_empty()
+    })
+    .await;
+    worker.0.kill().unwrap();
+    worker.0.wait().unwrap();
+    let _worker2 = kickin(&db, "worker", free_port(), &vars);
+    let unconfirmed = || async {
+        let (_, page) = api
+            .call(
+                reqwest::Method::GET,
+                "/v1/deliveries?status=unconfirmed",
+                &key,
+                None,
+            )
+            .await;
+        page["data"].as_array().map_or(0, Vec::len)
+    };
+    eventually(60, "the taken-over leads to end unconfirmed", || async {
+        unconfirmed().await == 5
+    })
+    .await;
+    assert_eq!(ga4.requests().len(), 1, "no lead was sent a second time");
+    for i in 0..5 {
+        let id = format!("lead-{i}");
+        let seen = ga4
+            .events()
+            .iter()
+            .filter(|e| e["params"]["event_id"] == id.as_str())
+            .count();
+        assert_eq!(seen, 1, "{id} reached GA4 once");
+    }
+    assert_eq!(api.usage(&key).await["counted"], 0);
+    assert_reconciles(&db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ga4_sigkill_mid_send_on_sqlite() {
+    ga4_leads_in_flight_at_a_sigkill_are_unconfirmed_and_never_resent(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ga4_sigkill_mid_send_on_postgres() {
+    match std::env::var("KICKIN_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            ga4_leads_in_flight_at_a_sigkill_are_unconfirmed_and_never_resent(Some(&url)).await
+        }
+        _ => eprintln!("KICKIN_TEST_POSTGRES_URL is not set: PostgreSQL variant not run"),
+    }
 }

@@ -87,6 +87,9 @@ pub struct DestinationDiagnostics {
     pub queued: i64,
     pub duplicates: i64,
     pub skipped: BTreeMap<String, i64>,
+    /// The period's deliveries to this destination by state now: `succeeded`,
+    /// `pending`, `paused`, `failed`, `dead` or `unconfirmed` (outcome unknown, not resent).
+    pub deliveries: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -142,6 +145,11 @@ pub async fn report(
             total,
         );
     }
+    for (destination, status, n) in delivery_states(db, tenant_id, period).await? {
+        dest(&mut by_destination, destination)
+            .deliveries
+            .insert(status, n);
+    }
     report.destinations = by_destination.into_values().collect();
     let seen = report.events.accepted + report.events.duplicate;
     report.duplicate_rate = if seen == 0 {
@@ -150,6 +158,36 @@ pub async fn report(
         report.events.duplicate as f64 / seen as f64
     };
     Ok(report)
+}
+
+/// The period's deliveries per destination and state (`succeeded`, `pending`,
+/// `unconfirmed`, …), from the deliveries themselves.
+async fn delivery_states(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    period: &str,
+) -> Result<Vec<(String, String, i64)>, DbErr> {
+    let start = crate::metering::usage::period_start_ms(period);
+    let end = crate::metering::usage::period_end_ms(period);
+    let select = Query::select()
+        .columns(["destination_id", "status"])
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from("deliveries")
+        .and_where(Expr::col("tenant_id").eq(tenant_id))
+        .and_where(Expr::col("created_at").gte(start))
+        .and_where(Expr::col("created_at").lt(end))
+        .group_by_columns(["destination_id", "status"])
+        .to_owned();
+    let mut out = Vec::new();
+    for row in db.query_all(&select).await? {
+        let destination: Uuid = row.try_get("", "destination_id")?;
+        out.push((
+            destination.to_string(),
+            row.try_get("", "status")?,
+            row.try_get("", "n")?,
+        ));
+    }
+    Ok(out)
 }
 
 fn dest(

@@ -14,11 +14,20 @@ use crate::metering::limits;
 use crate::metering::usage::period_end_ms;
 use crate::page::{Page, PageQuery};
 
-pub const STATUSES: [&str; 5] = ["pending", "succeeded", "failed", "dead", "paused"];
+pub const STATUSES: [&str; 6] = [
+    "pending",
+    "succeeded",
+    "failed",
+    "dead",
+    "paused",
+    "unconfirmed",
+];
+/// The final states a replay may send again.
+const REPLAYABLE: [&str; 3] = ["failed", "dead", "unconfirmed"];
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct DeliveryFilter {
-    /// `pending`, `succeeded`, `failed`, `dead` or `paused`.
+    /// `pending`, `succeeded`, `failed`, `dead`, `paused` or `unconfirmed`.
     pub status: Option<String>,
     pub destination_id: Option<Uuid>,
     /// Admin routes only.
@@ -33,7 +42,8 @@ pub struct AttemptOut {
     pub started_at: String,
     pub duration_ms: i32,
     pub http_status: Option<i32>,
-    /// `delivered`, `retry`, `failed` or `paused`.
+    /// `delivered`, `retry`, `failed`, `paused`, `unknown` (the answer never came: it
+    /// may have arrived) or `unconfirmed` (not sent again after such an attempt).
     pub outcome: String,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
@@ -79,7 +89,7 @@ pub async fn list(
         if !STATUSES.contains(&status.as_str()) {
             return Err(AppError::bad_request(
                 "invalid_query",
-                "status must be pending, succeeded, failed, dead or paused",
+                "status must be pending, succeeded, failed, dead, paused or unconfirmed",
             )
             .with_field("status"));
         }
@@ -183,8 +193,28 @@ async fn reserve_one(
     Ok(Some(hard.period))
 }
 
-/// Puts a failed or dead delivery back in the queue with a fresh retry budget. A
-/// delivery that succeeded is never sent (or counted) again: 409.
+/// The event's payload, locked against the retention purge until this transaction ends
+/// (PostgreSQL; SQLite's single writer serializes the two anyway): a replay never queues
+/// a delivery whose payload is gone or about to go. 409 `payload_purged` otherwise.
+async fn lock_payload(db: &impl ConnectionTrait, d: &deliveries::Model) -> AppResult<()> {
+    let event = events::Entity::find()
+        .filter(events::Column::TenantId.eq(d.tenant_id))
+        .filter(events::Column::Id.eq(d.event_row_id))
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    match event {
+        Some(e) if e.purged_at.is_none() => Ok(()),
+        _ => Err(AppError::conflict(
+            "payload_purged",
+            "the event's payload is past the plan's retention and was deleted; it cannot be sent again",
+        )),
+    }
+}
+
+/// Puts a failed, dead or unconfirmed delivery back in the queue with a fresh retry
+/// budget. A delivery that succeeded is never sent (or counted) again: 409. Replaying an
+/// unconfirmed delivery is the deliberate resend its state asks a person to decide on.
 pub async fn replay(
     db: &impl ConnectionTrait,
     tenant: Option<Uuid>,
@@ -207,15 +237,17 @@ pub async fn replay(
         }
         _ => {}
     }
-    if crate::destinations::get(db, d.tenant_id, d.destination_id)
-        .await
-        .is_err()
-    {
-        return Err(AppError::conflict(
-            "destination_deleted",
-            "the destination of this delivery was deleted; it cannot be sent",
-        ));
+    match crate::destinations::get(db, d.tenant_id, d.destination_id).await {
+        Ok(_) => {}
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            return Err(AppError::conflict(
+                "destination_deleted",
+                "the destination of this delivery was deleted; it cannot be sent",
+            ));
+        }
+        Err(e) => return Err(e),
     }
+    lock_payload(db, &d).await?;
     let reserved_period = reserve_one(db, d.tenant_id, now).await?;
     let result = deliveries::Entity::update_many()
         .col_expr(
@@ -233,10 +265,18 @@ pub async fn replay(
             deliveries::Column::LeaseToken,
             Expr::value(Option::<Uuid>::None),
         )
+        .col_expr(
+            deliveries::Column::SendingSince,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            deliveries::Column::MaybeSentAt,
+            Expr::value(Option::<i64>::None),
+        )
         .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
         .filter(deliveries::Column::TenantId.eq(d.tenant_id))
         .filter(deliveries::Column::Id.eq(d.id))
-        .filter(deliveries::Column::Status.is_in(["failed", "dead"]))
+        .filter(deliveries::Column::Status.is_in(REPLAYABLE))
         .exec(db)
         .await?;
     if result.rows_affected != 1 {

@@ -5,7 +5,7 @@
 
 mod settings;
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -282,7 +282,10 @@ pub async fn update(
 }
 
 /// Moves a destination's waiting deliveries between `pending` and `paused`. Resumed
-/// deliveries are due at once; a lease held by a worker is cleared either way.
+/// deliveries are due at once. A delivery a worker is sending right now keeps its lease:
+/// its own completion decides (taking the lease away would let a resume send it again
+/// while the first send may still arrive). A lapsed lease is cleared, but its in-flight
+/// mark stays, so the next claim knows that send's outcome is unknown.
 pub async fn set_waiting_status(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -309,6 +312,11 @@ pub async fn set_waiting_status(
         .filter(deliveries::Column::TenantId.eq(tenant_id))
         .filter(deliveries::Column::DestinationId.eq(id))
         .filter(deliveries::Column::Status.eq(from))
+        .filter(
+            deliveries::Column::LockedUntil
+                .is_null()
+                .or(deliveries::Column::LockedUntil.lte(now)),
+        )
         .exec(db)
         .await?;
     Ok(())
@@ -328,6 +336,7 @@ pub async fn delete(db: &impl ConnectionTrait, current: Destination, now: i64) -
 
 /// Ends the waiting deliveries of a deleted destination as `failed` and gives their
 /// hard-limit headroom back (also used by workers that find a destination gone).
+/// A delivery whose send is in flight is left to that send's completion.
 pub async fn fail_waiting(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
@@ -346,6 +355,12 @@ pub async fn fail_waiting(
         .filter(deliveries::Column::TenantId.eq(tenant_id))
         .filter(deliveries::Column::DestinationId.eq(id))
         .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
+        // A send in flight completes on its own; a retry it asks for ends here next round.
+        .filter(
+            deliveries::Column::LockedUntil
+                .is_null()
+                .or(deliveries::Column::LockedUntil.lte(now)),
+        )
         .exec_with_returning(db)
         .await?;
     let mut by_period: std::collections::HashMap<String, i64> = std::collections::HashMap::new();

@@ -11,6 +11,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::MetaCapi, Kind::Ga4Mp];
+
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "meta_capi" => Some(Kind::MetaCapi),

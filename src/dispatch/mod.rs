@@ -1,13 +1,18 @@
 //! Dispatch: the durable retry queue that delivers each unique event to Meta CAPI and
-//! GA4, and meters it. `queue` claims with a lease, `clients` send and classify,
-//! `transition` decides the next state, `complete` records it (and the meter) in one
-//! transaction, `worker` runs the loop.
+//! GA4, and meters it. `queue` claims with a lease (marking the send in flight),
+//! `clients` send and classify, `resend` says when a send of unknown outcome may be
+//! repeated, `transition` decides the next state, `complete` records it (and the meter)
+//! in one transaction through `record`'s lease-guarded updates, `worker` runs the loop.
 
 pub mod clients;
 pub mod complete;
+pub mod destination_state;
+pub mod expiry;
 pub mod outcome;
 pub mod payload;
 pub mod queue;
+pub mod record;
+pub mod resend;
 pub mod retry;
 pub mod transition;
 pub mod worker;

@@ -19,6 +19,16 @@ pub enum Outcome {
     Pause,
     /// Not sent: the destination no longer accepts an event this old.
     Expired,
+    /// The request may have reached the destination, but its answer is not known (a
+    /// timeout after the request was written, a reset connection, a truncated answer).
+    /// Resent only where the destination deduplicates the resend.
+    Unknown,
+    /// Not sent: an earlier attempt's outcome is unknown and the destination would count
+    /// a resend as a second conversion. Ends the delivery `unconfirmed`.
+    Unconfirmed,
+    /// Not sent within this claim (its lease would run out first): back to the queue at
+    /// once, burning no attempt.
+    Deferred,
 }
 
 /// The log line of one attempt (`delivery_attempts`).
@@ -40,6 +50,14 @@ pub struct Result {
 }
 
 impl Outcome {
+    /// A transient failure where nothing can have reached the destination.
+    pub fn retry() -> Self {
+        Outcome::Retry {
+            after: None,
+            whole_destination: false,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Delivered => "delivered",
@@ -47,6 +65,9 @@ impl Outcome {
             Outcome::Fail => "failed",
             Outcome::Pause => "paused",
             Outcome::Expired => "expired",
+            Outcome::Unknown => "unknown",
+            Outcome::Unconfirmed => "unconfirmed",
+            Outcome::Deferred => "deferred",
         }
     }
 }

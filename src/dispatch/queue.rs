@@ -4,6 +4,7 @@
 //! `FOR UPDATE SKIP LOCKED`, so several workers never take the same row; on SQLite the
 //! claim runs under the process's write gate.
 
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
 use uuid::Uuid;
 
@@ -22,6 +23,9 @@ pub struct Claimed {
     pub lease_token: Uuid,
     /// The month whose hard-limit headroom the delivery holds, if any.
     pub reserved_period: Option<String>,
+    /// The start of the earliest attempt whose outcome is unknown: a recorded one, or a
+    /// send found in flight when this claim took the delivery over from a lost lease.
+    pub maybe_sent_at: Option<i64>,
 }
 
 /// A destination with due work, oldest first.
@@ -96,6 +100,12 @@ pub async fn due_destinations(
         .collect()
 }
 
+/// Marks a claimed delivery as being sent. A claim that finds the mark already set took
+/// the delivery over from a worker whose send never recorded its answer (it crashed or
+/// hung past its lease): that send may have reached the destination, so its start
+/// becomes `maybe_sent_at`. Both sides of a SET read the row as it was before.
+const MARK: &str = "sending_since = ?, maybe_sent_at = COALESCE(maybe_sent_at, sending_since)";
+
 /// Leases up to `limit` due deliveries of one destination until `now + lease_ms`.
 pub async fn claim(
     db: &Db,
@@ -105,16 +115,17 @@ pub async fn claim(
     limit: u64,
 ) -> Result<Vec<Claimed>, DbErr> {
     let token = Uuid::now_v7();
-    let returning =
-        "RETURNING tenant_id, id, event_row_id, destination_id, kind, attempts, reserved_period";
+    let returning = "RETURNING tenant_id, id, event_row_id, destination_id, kind, attempts, \
+         reserved_period, maybe_sent_at";
     let (sql, values): (String, Vec<Value>) = match db.backend() {
         DatabaseBackend::Postgres => (
             format!(
                 "WITH picked AS (SELECT tenant_id, id FROM deliveries WHERE tenant_id = ? AND destination_id = ? AND {DUE} \
                  ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) \
-                 UPDATE deliveries d SET locked_until = ?, lease_token = ? FROM picked \
+                 UPDATE deliveries d SET locked_until = ?, lease_token = ?, {MARK} FROM picked \
                  WHERE d.tenant_id = picked.tenant_id AND d.id = picked.id \
-                 RETURNING d.tenant_id, d.id, d.event_row_id, d.destination_id, d.kind, d.attempts, d.reserved_period"
+                 RETURNING d.tenant_id, d.id, d.event_row_id, d.destination_id, d.kind, d.attempts, \
+                 d.reserved_period, d.maybe_sent_at"
             ),
             vec![
                 due.tenant_id.into(),
@@ -124,17 +135,19 @@ pub async fn claim(
                 (limit as i64).into(),
                 (now_ms + lease_ms).into(),
                 token.into(),
+                now_ms.into(),
             ],
         ),
         _ => (
             format!(
-                "UPDATE deliveries SET locked_until = ?, lease_token = ? WHERE tenant_id = ? AND id IN \
+                "UPDATE deliveries SET locked_until = ?, lease_token = ?, {MARK} WHERE tenant_id = ? AND id IN \
                  (SELECT id FROM deliveries WHERE tenant_id = ? AND destination_id = ? AND {DUE} \
                  ORDER BY next_attempt_at, id LIMIT ?) {returning}"
             ),
             vec![
                 (now_ms + lease_ms).into(),
                 token.into(),
+                now_ms.into(),
                 due.tenant_id.into(),
                 due.tenant_id.into(),
                 due.destination_id.into(),
@@ -160,10 +173,31 @@ pub async fn claim(
             attempts: r.try_get("", "attempts")?,
             lease_token: token,
             reserved_period: r.try_get("", "reserved_period")?,
+            maybe_sent_at: r.try_get("", "maybe_sent_at")?,
         });
     }
     claimed.sort_by_key(|c| c.id);
     Ok(claimed)
+}
+
+/// Gives back a claim none of whose deliveries was sent (loading the batch failed): due
+/// again at once, with no in-flight mark that would read as a send of unknown outcome.
+pub async fn release(db: &Db, claimed: &[Claimed]) -> Result<(), DbErr> {
+    let Some(first) = claimed.first() else {
+        return Ok(());
+    };
+    let release = Query::update()
+        .table("deliveries")
+        .value("locked_until", Option::<i64>::None)
+        .value("lease_token", Option::<Uuid>::None)
+        .value("sending_since", Option::<i64>::None)
+        .and_where(Expr::col("tenant_id").eq(first.tenant_id))
+        .and_where(Expr::col("lease_token").eq(first.lease_token))
+        .and_where(Expr::col("id").is_in(claimed.iter().map(|c| c.id)))
+        .to_owned();
+    let txn = db.begin_write().await?;
+    txn.execute(&release).await?;
+    txn.commit().await
 }
 
 #[cfg(test)]

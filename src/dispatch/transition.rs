@@ -1,20 +1,43 @@
 //! From an attempt's outcome to the delivery's next state — a pure function, so the
-//! retry rules are tested without a database.
+//! retry and resend rules are tested without a database.
 
 use std::time::Duration;
 
 use super::outcome::{Attempt, Outcome};
+use super::resend::resend_until;
 use super::retry::{Next, next_attempt};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
-    /// `succeeded`, `pending` (retry), `failed`, `dead` or `paused`.
+    /// `succeeded`, `pending` (retry), `failed`, `dead`, `paused` or `unconfirmed`.
     pub status: &'static str,
     pub next_attempt_at: Option<i64>,
     /// Whether this attempt counts toward the retry limit.
     pub counts_attempt: bool,
     pub last_error: Option<String>,
+    /// The start of the earliest attempt whose outcome is unknown, once there is one.
+    pub maybe_sent_at: Option<i64>,
 }
+
+/// What the rules need to know besides the outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The 1-based number of this attempt.
+    pub attempt_no: u32,
+    pub schedule: &'a [Duration],
+    pub now_ms: i64,
+    /// The last moment the destination still accepts the event.
+    pub expires_at_ms: i64,
+    /// The start of the earliest earlier attempt whose outcome is unknown.
+    pub maybe_sent_at: Option<i64>,
+    /// How long after such an attempt the destination drops a resend (`None`: never).
+    pub dedup_window_ms: Option<i64>,
+    /// ∈ [0, 1): drives the jitter.
+    pub unit: f64,
+}
+
+pub const UNCONFIRMED: &str = "outcome unknown: an attempt may have reached the destination, \
+     which would count a resend as a second conversion; not resent (replay to send it on purpose)";
 
 fn describe(attempt: &Attempt) -> String {
     let status = attempt
@@ -32,128 +55,96 @@ fn describe(attempt: &Attempt) -> String {
     )
 }
 
-/// `attempt_no` is the 1-based number of this attempt; `expires_at_ms` the last moment
-/// the destination still accepts the event; `unit` ∈ [0,1) drives the jitter.
-pub fn transition(
-    outcome: &Outcome,
-    attempt: &Attempt,
-    attempt_no: u32,
-    schedule: &[Duration],
-    now_ms: i64,
-    expires_at_ms: i64,
-    unit: f64,
-) -> Transition {
-    let t = |status, next_attempt_at, counts_attempt, last_error| Transition {
+pub fn transition(outcome: &Outcome, attempt: &Attempt, cx: &Context) -> Transition {
+    let maybe_sent_at = match outcome {
+        Outcome::Unknown => Some(cx.maybe_sent_at.unwrap_or(attempt.started_at)),
+        _ => cx.maybe_sent_at,
+    };
+    let t = |status, next_attempt_at, counts_attempt, last_error: String| Transition {
         status,
         next_attempt_at,
         counts_attempt,
-        last_error,
+        last_error: Some(last_error),
+        maybe_sent_at,
     };
+    let unconfirmed = |counts| t("unconfirmed", None, counts, UNCONFIRMED.to_string());
     match outcome {
-        Outcome::Delivered => t("succeeded", None, true, None),
-        Outcome::Fail => t("failed", None, true, Some(describe(attempt))),
-        Outcome::Pause => t("paused", None, false, Some(describe(attempt))),
+        Outcome::Delivered => Transition {
+            last_error: None,
+            ..t("succeeded", None, true, String::new())
+        },
+        Outcome::Fail => t("failed", None, true, describe(attempt)),
+        Outcome::Pause => t("paused", None, false, describe(attempt)),
+        Outcome::Deferred => t(
+            "pending",
+            Some(cx.now_ms),
+            false,
+            "deferred: not sent before this worker's lease would run out".into(),
+        ),
+        Outcome::Unconfirmed => unconfirmed(false),
+        Outcome::Expired if maybe_sent_at.is_some() => unconfirmed(false),
         Outcome::Expired => t(
             "dead",
             None,
             false,
-            Some("expired: the destination no longer accepts an event this old".into()),
+            "expired: the destination no longer accepts an event this old".into(),
         ),
-        Outcome::Retry { after, .. } => {
-            match next_attempt(schedule, attempt_no, now_ms, *after, expires_at_ms, unit) {
-                Next::RetryAt(at) => t("pending", Some(at), true, Some(describe(attempt))),
-                Next::Exhausted => t(
-                    "dead",
-                    None,
-                    true,
-                    Some(format!("retries exhausted; last: {}", describe(attempt))),
-                ),
-                Next::Expired => t(
-                    "dead",
-                    None,
-                    true,
-                    Some(format!(
-                        "expired: the destination no longer accepts the event; last: {}",
-                        describe(attempt)
-                    )),
-                ),
-            }
-        }
+        Outcome::Retry { .. } | Outcome::Unknown => retry(outcome, attempt, cx, maybe_sent_at),
+    }
+}
+
+/// A transient failure or an unknown outcome: try again on schedule, but once an attempt
+/// may have arrived, only while the destination would still drop the resend.
+fn retry(
+    outcome: &Outcome,
+    attempt: &Attempt,
+    cx: &Context,
+    maybe_sent_at: Option<i64>,
+) -> Transition {
+    let t = |status, next_attempt_at, last_error| Transition {
+        status,
+        next_attempt_at,
+        counts_attempt: true,
+        last_error: Some(last_error),
+        maybe_sent_at,
+    };
+    let after = match outcome {
+        Outcome::Retry { after, .. } => *after,
+        _ => None,
+    };
+    let deadline = match maybe_sent_at {
+        None => cx.expires_at_ms,
+        Some(at) => match resend_until(cx.dedup_window_ms, at) {
+            Some(until) => until.min(cx.expires_at_ms),
+            None => return t("unconfirmed", None, UNCONFIRMED.into()),
+        },
+    };
+    let next = next_attempt(
+        cx.schedule,
+        cx.attempt_no,
+        cx.now_ms,
+        after,
+        deadline,
+        cx.unit,
+    );
+    match (next, maybe_sent_at) {
+        (Next::RetryAt(at), _) => t("pending", Some(at), describe(attempt)),
+        (_, Some(_)) => t("unconfirmed", None, UNCONFIRMED.into()),
+        (Next::Exhausted, None) => t(
+            "dead",
+            None,
+            format!("retries exhausted; last: {}", describe(attempt)),
+        ),
+        (Next::Expired, None) => t(
+            "dead",
+            None,
+            format!(
+                "expired: the destination no longer accepts the event; last: {}",
+                describe(attempt)
+            ),
+        ),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SCHEDULE: [Duration; 2] = [Duration::from_secs(5), Duration::from_secs(30)];
-
-    fn retry() -> Outcome {
-        Outcome::Retry {
-            after: None,
-            whole_destination: false,
-        }
-    }
-
-    #[test]
-    fn a_transient_failure_is_retried_on_schedule_then_dies() {
-        let a = Attempt {
-            http_status: Some(500),
-            ..Attempt::default()
-        };
-        let first = transition(&retry(), &a, 1, &SCHEDULE, 0, i64::MAX, 0.5);
-        assert_eq!(
-            (first.status, first.next_attempt_at),
-            ("pending", Some(5_000))
-        );
-        assert!(first.last_error.unwrap().starts_with("HTTP 500"));
-        assert_eq!(
-            transition(&retry(), &a, 3, &SCHEDULE, 0, i64::MAX, 0.5).status,
-            "dead"
-        );
-    }
-
-    #[test]
-    fn a_retry_past_the_age_limit_is_dead_as_expired() {
-        let t = transition(&retry(), &Attempt::default(), 1, &SCHEDULE, 0, 1_000, 0.5);
-        assert_eq!(t.status, "dead");
-        assert!(t.last_error.unwrap().starts_with("expired"));
-    }
-
-    #[test]
-    fn a_pause_burns_no_attempt_and_success_clears_the_error() {
-        let paused = transition(
-            &Outcome::Pause,
-            &Attempt::default(),
-            1,
-            &SCHEDULE,
-            0,
-            i64::MAX,
-            0.5,
-        );
-        assert_eq!((paused.status, paused.counts_attempt), ("paused", false));
-        let ok = transition(
-            &Outcome::Delivered,
-            &Attempt::default(),
-            1,
-            &SCHEDULE,
-            0,
-            i64::MAX,
-            0.5,
-        );
-        assert_eq!((ok.status, ok.last_error), ("succeeded", None));
-        assert_eq!(
-            transition(
-                &Outcome::Fail,
-                &Attempt::default(),
-                1,
-                &SCHEDULE,
-                0,
-                i64::MAX,
-                0.5
-            )
-            .status,
-            "failed"
-        );
-    }
-}
+mod tests;

@@ -15,18 +15,19 @@ use uuid::Uuid;
 
 use super::clients::ga4::{Ga4Client, Ga4Target};
 use super::clients::meta::{MetaClient, MetaTarget};
-use super::clients::{self, meta};
+use super::clients::{self, Budget, meta};
 use super::complete::{Completion, Tally, complete};
 use super::outcome::{self, Attempt, Outcome};
 use super::payload::{self, StoredEvent};
 use super::queue::{self, Claimed, DueDestination};
+use super::resend;
 use super::retry::expires_at;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::Keys;
 use crate::db::Db;
 use crate::destinations::{self, Destination, Kind};
-use crate::error::AppResult;
+use crate::error::{AppResult, ErrorKind};
 use crate::ingest::decide::max_age_ms;
 
 /// The default lease (`KICKIN_LEASE_SECONDS`): a crashed worker's deliveries are retaken after it.
@@ -40,6 +41,9 @@ const DESTINATIONS_PER_ROUND: u64 = 16;
 /// few enough that one destination cannot take every worker slot.
 const BATCHES_PER_DESTINATION: usize = 4;
 const IDLE_POLL: Duration = Duration::from_millis(250);
+/// A further request of a claim starts only if it can time out and be recorded before
+/// the lease ends: one send timeout plus this much room for the completion.
+const COMPLETION_ROOM_MS: i64 = 5_000;
 
 pub struct Dispatcher {
     db: Db,
@@ -49,13 +53,15 @@ pub struct Dispatcher {
     ga4: Ga4Client,
     schedule: Vec<Duration>,
     lease_ms: i64,
+    /// Lease time a further request of a claim needs left (see `COMPLETION_ROOM_MS`).
+    send_budget_ms: i64,
     /// Batches in flight per destination (at most `BATCHES_PER_DESTINATION`).
     in_flight: Mutex<HashMap<Uuid, usize>>,
 }
 
 impl Dispatcher {
     pub fn new(db: Db, keys: Keys, clock: Clock, config: &Config) -> Self {
-        let http = clients::http_client();
+        let http = clients::http_client(config.send_timeout);
         Dispatcher {
             meta: MetaClient {
                 http: http.clone(),
@@ -68,6 +74,7 @@ impl Dispatcher {
             },
             schedule: config.retry_schedule.clone(),
             lease_ms: config.lease_ms,
+            send_budget_ms: config.send_timeout.as_millis() as i64 + COMPLETION_ROOM_MS,
             db,
             keys,
             clock,
@@ -158,49 +165,34 @@ impl Dispatcher {
 
     /// Claims one batch of a destination, sends it and records the results.
     pub async fn process(&self, due: DueDestination) -> AppResult<Tally> {
-        let destination =
-            match destinations::get(&self.db.conn, due.tenant_id, due.destination_id).await {
-                Ok(d) => d,
-                Err(_) => {
-                    // Deleted (perhaps after these deliveries were queued): they can never be sent.
-                    let txn = self.db.begin_write().await?;
-                    destinations::fail_waiting(
-                        &*txn,
-                        due.tenant_id,
-                        due.destination_id,
-                        self.clock.now_ms(),
-                    )
-                    .await?;
-                    txn.commit().await?;
-                    return Ok(Tally::default());
-                }
-            };
-        if destination.model.state != "active" {
-            let txn = self.db.begin_write().await?;
-            destinations::set_waiting_status(
-                &*txn,
-                due.tenant_id,
-                due.destination_id,
-                "pending",
-                "paused",
-                self.clock.now_ms(),
-            )
-            .await?;
-            txn.commit().await?;
+        let Some(destination) = self.destination(due).await? else {
             return Ok(Tally::default());
-        }
-        let limit = if destination.kind == Kind::MetaCapi {
-            META_BATCH
-        } else {
-            GA4_BATCH
         };
-        let claimed =
-            queue::claim(&self.db, due, self.clock.now_ms(), self.lease_ms, limit).await?;
+        // Everything that can fail before the send is done before the claim marks one.
+        let credential = destination.credential(&self.keys)?;
+        let claimed = queue::claim(
+            &self.db,
+            due,
+            self.clock.now_ms(),
+            self.lease_ms,
+            batch_limit(destination.kind),
+        )
+        .await?;
         if claimed.is_empty() {
             return Ok(Tally::default());
         }
+        // The last moment a request may start and still complete inside the lease.
+        let deadline = self.clock.now_ms() + self.lease_ms - self.send_budget_ms;
         let ids: Vec<Uuid> = claimed.iter().map(|c| c.event_row_id).collect();
-        let events = payload::load(&self.db.conn, &self.keys, due.tenant_id, &ids).await?;
+        let events = match payload::load(&self.db.conn, &self.keys, due.tenant_id, &ids).await {
+            Ok(events) => events,
+            Err(err) => {
+                // Nothing was sent: give the claim back rather than leave a mark that
+                // would read as a send of unknown outcome.
+                queue::release(&self.db, &claimed).await?;
+                return Err(err);
+            }
+        };
         let span = tracing::info_span!("dispatch.attempt", destination_id = %due.destination_id,
             kind = destination.kind.as_str(), deliveries = claimed.len(), succeeded = tracing::field::Empty,
             retried = tracing::field::Empty, failed = tracing::field::Empty);
@@ -213,7 +205,7 @@ impl Dispatcher {
             span.add_link(context);
         }
         let completions = self
-            .send(&destination, claimed, &events)
+            .send(&destination, &credential, claimed, &events, deadline)
             .instrument(span.clone())
             .await?;
         let tally = complete(&self.db, &completions, &self.schedule, self.clock.now_ms())
@@ -221,60 +213,114 @@ impl Dispatcher {
             .await?;
         span.record("succeeded", tally.succeeded);
         span.record("retried", tally.retried);
-        span.record("failed", tally.failed + tally.dead);
+        span.record("failed", tally.failed + tally.dead + tally.unconfirmed);
         tracing::info!(parent: &span, destination = %due.destination_id, kind = destination.kind.as_str(), ?tally, "dispatch batch done");
         Ok(tally)
+    }
+
+    /// The destination, when its deliveries may be sent now. A destination that is gone
+    /// fails its waiting deliveries; one that is paused or disabled parks them. Any other
+    /// error reading it leaves them waiting: a database that cannot answer is not a
+    /// destination that does not exist.
+    async fn destination(&self, due: DueDestination) -> AppResult<Option<Destination>> {
+        let now = self.clock.now_ms();
+        let destination = match destinations::get(&self.db.conn, due.tenant_id, due.destination_id)
+            .await
+        {
+            Ok(d) => d,
+            Err(err) if err.kind == ErrorKind::NotFound => {
+                let txn = self.db.begin_write().await?;
+                destinations::fail_waiting(&*txn, due.tenant_id, due.destination_id, now).await?;
+                txn.commit().await?;
+                return Ok(None);
+            }
+            Err(err) => {
+                crate::metrics::metrics().dispatch_error("read_destination");
+                return Err(err);
+            }
+        };
+        if destination.model.state != "active" {
+            let txn = self.db.begin_write().await?;
+            destinations::set_waiting_status(
+                &*txn,
+                due.tenant_id,
+                due.destination_id,
+                "pending",
+                "paused",
+                now,
+            )
+            .await?;
+            txn.commit().await?;
+            return Ok(None);
+        }
+        Ok(Some(destination))
     }
 
     async fn send(
         &self,
         destination: &Destination,
+        credential: &str,
         claimed: Vec<Claimed>,
-        events: &std::collections::HashMap<Uuid, StoredEvent>,
+        events: &HashMap<Uuid, StoredEvent>,
+        deadline: i64,
     ) -> AppResult<Vec<Completion>> {
         let now = self.clock.now_ms();
         let max_age = max_age_ms(destination.kind);
         let mut completions = Vec::with_capacity(claimed.len());
         let mut to_send: Vec<(Uuid, &StoredEvent)> = Vec::new();
-        let mut by_id = std::collections::HashMap::new();
+        let mut by_id = HashMap::new();
         for c in claimed {
-            let event = events.get(&c.event_row_id);
-            let expires = event
-                .map(|e| expires_at(e.event_time_ms, max_age))
-                .unwrap_or(now);
-            match event {
-                None => completions.push(local(
-                    c,
-                    Outcome::Fail,
-                    "payload_missing",
-                    "the event payload is no longer stored",
-                    expires,
-                )),
-                Some(_) if now >= expires => completions.push(local(
-                    c,
-                    Outcome::Expired,
-                    "expired",
-                    "too old to send",
-                    expires,
-                )),
-                Some(e) => {
-                    to_send.push((c.id, e));
-                    by_id.insert(c.id, (c, expires));
-                }
+            let Some(event) = events.get(&c.event_row_id) else {
+                completions.push(local(c, Outcome::Fail, PAYLOAD_MISSING, now, None));
+                continue;
+            };
+            let expires = expires_at(event.event_time_ms, max_age);
+            let window = resend::dedup_window_ms(destination.kind, event);
+            if now >= expires {
+                completions.push(local(c, Outcome::Expired, TOO_OLD, expires, window));
+            } else if !resend::may_send(window, c.maybe_sent_at, now) {
+                completions.push(local(c, Outcome::Unconfirmed, UNKNOWN, expires, window));
+            } else {
+                to_send.push((c.id, event));
+                by_id.insert(c.id, (c, expires, window));
             }
         }
         if to_send.is_empty() {
             return Ok(completions);
         }
-        let credential = destination.credential(&self.keys)?;
-        let results = match destination.kind {
+        let results = self.post(destination, credential, &to_send, deadline).await;
+        for (id, result) in results {
+            if let Some((claimed, expires_at_ms, dedup_window_ms)) = by_id.remove(&id) {
+                completions.push(Completion {
+                    claimed,
+                    result,
+                    expires_at_ms,
+                    dedup_window_ms,
+                });
+            }
+        }
+        Ok(completions)
+    }
+
+    async fn post(
+        &self,
+        destination: &Destination,
+        credential: &str,
+        to_send: &[(Uuid, &StoredEvent)],
+        deadline: i64,
+    ) -> Vec<(Uuid, outcome::Result)> {
+        let budget = Budget {
+            clock: &self.clock,
+            deadline_ms: deadline,
+        };
+        match destination.kind {
             Kind::MetaCapi => {
                 let target = MetaTarget {
                     pixel_id: destination.settings.pixel_id.as_deref().unwrap_or_default(),
-                    access_token: &credential,
+                    access_token: credential,
                     test_event_code: destination.settings.test_event_code.as_deref(),
                 };
-                self.meta.send(&target, &to_send, &self.clock).await
+                self.meta.send(&target, to_send, &budget).await
             }
             Kind::Ga4Mp => {
                 let target = Ga4Target {
@@ -283,32 +329,39 @@ impl Dispatcher {
                         .measurement_id
                         .as_deref()
                         .unwrap_or_default(),
-                    api_secret: &credential,
+                    api_secret: credential,
                 };
-                self.ga4.send(&target, &to_send).await
-            }
-        };
-        for (id, result) in results {
-            if let Some((claimed, expires_at_ms)) = by_id.remove(&id) {
-                completions.push(Completion {
-                    claimed,
-                    result,
-                    expires_at_ms,
-                });
+                self.ga4.send(&target, to_send, &budget).await
             }
         }
-        Ok(completions)
     }
 }
 
+fn batch_limit(kind: Kind) -> u64 {
+    match kind {
+        Kind::MetaCapi => META_BATCH,
+        Kind::Ga4Mp => GA4_BATCH,
+    }
+}
+
+const PAYLOAD_MISSING: (&str, &str) = ("payload_missing", "the event payload is no longer stored");
+const TOO_OLD: (&str, &str) = ("expired", "too old to send");
+const UNKNOWN: (&str, &str) = (
+    "outcome_unknown",
+    "an earlier attempt may have reached the destination (its answer was never recorded) \
+     and a resend would not be deduplicated",
+);
+
+/// A completion decided without sending.
 fn local(
     claimed: Claimed,
     outcome: Outcome,
-    code: &str,
-    message: &str,
+    (code, message): (&str, &str),
     expires_at_ms: i64,
+    dedup_window_ms: Option<i64>,
 ) -> Completion {
     let attempt = Attempt {
+        started_at: claimed.maybe_sent_at.unwrap_or_default(),
         error_code: Some(code.into()),
         error_message: Some(message.into()),
         ..Attempt::default()
@@ -317,11 +370,6 @@ fn local(
         claimed,
         result: outcome::Result { outcome, attempt },
         expires_at_ms,
-    }
-}
-
-impl Tally {
-    pub fn total(&self) -> usize {
-        self.succeeded + self.retried + self.failed + self.dead + self.paused + self.lease_lost
+        dedup_window_ms,
     }
 }

@@ -21,6 +21,10 @@ pub struct Model {
     pub updated_at: i64,
     /// The month whose hard-limit headroom this delivery holds (hard plans only).
     pub reserved_period: Option<String>,
+    /// Set while a worker's send is in flight (from its claim until its completion).
+    pub sending_since: Option<i64>,
+    /// The start of the earliest attempt whose outcome is unknown (it may have arrived).
+    pub maybe_sent_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,7 +28,8 @@ pub struct DeliveryOut {
     pub id: Uuid,
     pub destination_id: Uuid,
     pub kind: String,
-    /// `pending`, `succeeded`, `failed`, `dead` or `paused`.
+    /// `pending`, `succeeded`, `failed`, `dead`, `paused` or `unconfirmed` (an attempt's
+    /// outcome is unknown and a resend could be counted twice: not resent, not counted).
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,

@@ -66,6 +66,8 @@ fn rows(
             created_at: Set(now),
             updated_at: Set(now),
             reserved_period: Set(None),
+            sending_since: Set(None),
+            maybe_sent_at: Set(None),
         });
     }
     (ev, keys, dl)

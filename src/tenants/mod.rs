@@ -109,7 +109,10 @@ async fn check_plan(db: &impl ConnectionTrait, plan_id: Uuid) -> AppResult<()> {
     match plans::get(db, plan_id).await {
         Ok(plan) if plan.model.archived_at.is_none() => Ok(()),
         Ok(_) => Err(AppError::invalid("plan_id", "this plan is archived")),
-        Err(_) => Err(AppError::invalid("plan_id", "no plan has this id")),
+        Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
+            Err(AppError::invalid("plan_id", "no plan has this id"))
+        }
+        Err(e) => Err(e),
     }
 }
 

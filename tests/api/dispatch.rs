@@ -19,15 +19,21 @@ pub struct World {
 }
 
 pub async fn world(backend: Backend, schedule: &str) -> World {
+    world_with(backend, schedule, &[]).await
+}
+
+/// `world` with more configuration (later entries win).
+pub async fn world_with(backend: Backend, schedule: &str, extra: &[(&str, &str)]) -> World {
     let meta = MetaMock::start().await;
     meta.add_token("EAAB-secret-token");
     let ga4 = Ga4Mock::start().await;
     let (meta_uri, ga4_uri) = (meta.uri(), ga4.uri());
-    let vars = [
+    let mut vars = vec![
         ("KICKIN_META_API_BASE", meta_uri.as_str()),
         ("KICKIN_GA4_API_BASE", ga4_uri.as_str()),
         ("KICKIN_RETRY_SCHEDULE", schedule),
     ];
+    vars.extend_from_slice(extra);
     let app = spawn_with(backend, &vars).await;
     let tenant = app.create_tenant(json!({})).await;
     let meta_id = app.add_meta(&tenant).await;

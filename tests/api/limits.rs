@@ -20,7 +20,7 @@ db_tests!(
     housekeeping_purges_keys_and_payloads_and_repairs_reservations,
 );
 
-fn plan_body(code: &str, extra: Value) -> Value {
+pub fn plan_body(code: &str, extra: Value) -> Value {
     let mut plan = json!({"code": code, "name": code, "currency": "usd", "monthly_fee": 1000,
         "tier_mode": "graduated",
         "tiers": [{"up_to": 5, "price_per_1000": 0}, {"up_to": null, "price_per_1000": 2000}],
@@ -31,7 +31,7 @@ fn plan_body(code: &str, extra: Value) -> Value {
     plan
 }
 
-async fn tenant_on_plan(app: &TestApp, plan: Value) -> Tenant {
+pub async fn tenant_on_plan(app: &TestApp, plan: Value) -> Tenant {
     let (status, plan) = app.admin(Method::POST, "/plans", Some(plan)).await;
     assert_eq!(status, 201, "{plan}");
     app.create_tenant(json!({"plan_id": plan["id"]})).await

@@ -35,7 +35,7 @@ struct ListPage {
     tenant_id: String,
     status: String,
     destination_id: String,
-    statuses: [&'static str; 5],
+    statuses: &'static [&'static str],
     deliveries: Vec<Row>,
     next_cursor: Option<String>,
 }
@@ -100,7 +100,7 @@ pub async fn list(
         tenant_id: q.tenant_id.clone().unwrap_or_default(),
         status: status.unwrap_or_default(),
         destination_id: q.destination_id.clone().unwrap_or_default(),
-        statuses: STATUSES,
+        statuses: &STATUSES,
         deliveries: rows,
         next_cursor: page.next_cursor,
     })

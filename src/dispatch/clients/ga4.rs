@@ -8,12 +8,14 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use super::ga4_body;
-use super::transport_error;
+use super::{Budget, deferred, elapsed_ms, transport_failure};
 use crate::dispatch::outcome::{self, Attempt, Outcome};
 use crate::dispatch::payload::StoredEvent;
 use crate::dispatch::retry::parse_retry_after;
 
 pub const MAX_EVENTS: usize = 25;
+
+pub use ga4_body::deduplicates_resend;
 
 pub struct Ga4Target<'a> {
     pub measurement_id: &'a str,
@@ -44,11 +46,13 @@ pub fn classify(status: u16, retry_after: Option<&str>, attempt: &mut Attempt) -
 }
 
 impl Ga4Client {
-    /// Sends events grouped by (client_id, user_id, event time) in requests of ≤ 25.
+    /// Sends events grouped by (client_id, user_id, event time) in requests of ≤ 25;
+    /// requests the claim's budget has no room for are deferred, unsent.
     pub async fn send(
         &self,
         target: &Ga4Target<'_>,
         events: &[(Uuid, &StoredEvent)],
+        budget: &Budget<'_>,
     ) -> Vec<(Uuid, outcome::Result)> {
         type Key<'e> = (&'e str, Option<&'e str>, i64);
         let mut groups: BTreeMap<Key, Vec<(Uuid, &StoredEvent)>> = BTreeMap::new();
@@ -62,10 +66,16 @@ impl Ga4Client {
                 None => results.push((*id, missing_client_id())),
             }
         }
+        let mut first = true;
         for ((client, user, _), group) in groups {
             for chunk in group.chunks(MAX_EVENTS) {
-                let stored: Vec<&StoredEvent> = chunk.iter().map(|(_, e)| *e).collect();
-                let result = self.post(target, client, user, &stored).await;
+                let result = if first || budget.allows() {
+                    let stored: Vec<&StoredEvent> = chunk.iter().map(|(_, e)| *e).collect();
+                    self.post(target, client, user, &stored).await
+                } else {
+                    deferred()
+                };
+                first = false;
                 results.extend(chunk.iter().map(|(id, _)| (*id, result.clone())));
             }
         }
@@ -91,15 +101,7 @@ impl Ga4Client {
             ..Attempt::default()
         };
         let outcome = match self.http.post(url).query(&query).json(&body).send().await {
-            Err(err) => {
-                let (code, message) = transport_error(&err);
-                attempt.error_code = Some(code);
-                attempt.error_message = Some(message);
-                Outcome::Retry {
-                    after: None,
-                    whole_destination: false,
-                }
-            }
+            Err(err) => transport_failure(&err, &mut attempt),
             Ok(response) => {
                 let retry_after = response
                     .headers()
@@ -113,7 +115,7 @@ impl Ga4Client {
                 )
             }
         };
-        attempt.duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+        attempt.duration_ms = elapsed_ms(started);
         outcome::Result { outcome, attempt }
     }
 }

@@ -34,12 +34,25 @@ fn items(custom: &Value) -> Option<Value> {
     ))
 }
 
+/// The `transaction_id` GA4 gets for an event (`custom_data.order_id`, never empty).
+fn transaction_id(e: &StoredEvent) -> Option<&str> {
+    e.payload["custom_data"]["order_id"]
+        .as_str()
+        .filter(|o| !o.is_empty())
+}
+
+/// GA4 deduplicates nothing but a `purchase` carrying a `transaction_id`: any other event
+/// sent twice is counted twice.
+pub fn deduplicates_resend(e: &StoredEvent) -> bool {
+    ga4_name(&e.event_name).as_deref() == Some("purchase") && transaction_id(e).is_some()
+}
+
 /// One GA4 event (`{name, params}`) for a stored event.
 pub fn event(e: &StoredEvent) -> Value {
     let custom = &e.payload["custom_data"];
     let ga4 = &e.payload["ga4"];
     let mut params = Map::new();
-    if let Some(order) = custom["order_id"].as_str().filter(|o| !o.is_empty()) {
+    if let Some(order) = transaction_id(e) {
         params.insert("transaction_id".into(), json!(order));
     }
     if let Some(value) = custom.get("value").filter(|v| v.is_number()) {
@@ -129,5 +142,19 @@ mod tests {
         assert_eq!(body["user_id"], "u-7");
         assert_eq!(body["timestamp_micros"], 1_700_000_000_000_000i64);
         assert_eq!(body["events"][0]["name"], "generate_lead");
+    }
+
+    #[test]
+    fn only_a_purchase_with_a_transaction_id_is_deduplicated_on_resend() {
+        let order = json!({"order_id": "1001"});
+        assert!(deduplicates_resend(&stored("Purchase", order.clone())));
+        assert!(deduplicates_resend(&stored("purchase", order.clone())));
+        assert!(!deduplicates_resend(&stored(
+            "Purchase",
+            json!({"order_id": ""})
+        )));
+        assert!(!deduplicates_resend(&stored("Purchase", json!({}))));
+        assert!(!deduplicates_resend(&stored("Lead", order.clone())));
+        assert!(!deduplicates_resend(&stored("sign_up", order)));
     }
 }

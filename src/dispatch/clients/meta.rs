@@ -10,11 +10,14 @@ use uuid::Uuid;
 
 use super::meta_body;
 use super::meta_classify::{Answer, classify};
-use super::transport_error;
+use super::{Budget, deferred, elapsed_ms, transport_failure};
 use crate::dispatch::outcome::{self, Attempt, Outcome};
 use crate::dispatch::payload::StoredEvent;
 
 pub const MAX_BATCH: usize = 1000;
+/// Meta drops a server event whose event_name + event_id it received in the previous
+/// 48 hours: a resend inside this window of the first send is never counted twice.
+pub const RESEND_DEDUP_WINDOW_MS: i64 = 48 * crate::clock::MS_PER_HOUR;
 
 pub struct MetaTarget<'a> {
     pub pixel_id: &'a str,
@@ -31,23 +34,37 @@ pub struct MetaClient {
 type Results = Vec<(Uuid, outcome::Result)>;
 
 impl MetaClient {
-    /// Sends events (delivery id, event) and returns one result per delivery.
+    /// Sends events (delivery id, event) and returns one result per delivery. A batch
+    /// refused for a bad event is split in halves while the claim's budget allows; the
+    /// halves not tried in time are deferred to the next claim, unsent.
     pub fn send<'a>(
         &'a self,
         target: &'a MetaTarget<'a>,
         events: &'a [(Uuid, &'a StoredEvent)],
-        clock: &'a crate::clock::Clock,
+        budget: &'a Budget<'a>,
     ) -> Pin<Box<dyn Future<Output = Results> + Send + 'a>> {
         Box::pin(async move {
-            let result = self.post(target, events, clock).await;
+            let result = self.post(target, events, budget.clock).await;
             if result.outcome == Outcome::Fail && events.len() > 1 {
                 let (left, right) = events.split_at(events.len() / 2);
-                let mut results = self.send(target, left, clock).await;
-                results.extend(self.send(target, right, clock).await);
+                let mut results = self.send_half(target, left, budget).await;
+                results.extend(self.send_half(target, right, budget).await);
                 return results;
             }
             events.iter().map(|(id, _)| (*id, result.clone())).collect()
         })
+    }
+
+    async fn send_half(
+        &self,
+        target: &MetaTarget<'_>,
+        events: &[(Uuid, &StoredEvent)],
+        budget: &Budget<'_>,
+    ) -> Results {
+        if !budget.allows() {
+            return events.iter().map(|(id, _)| (*id, deferred())).collect();
+        }
+        self.send(target, events, budget).await
     }
 
     async fn post(
@@ -73,15 +90,7 @@ impl MetaClient {
             .send()
             .await;
         let outcome = match sent {
-            Err(err) => {
-                let (code, message) = transport_error(&err);
-                attempt.error_code = Some(code);
-                attempt.error_message = Some(message);
-                Outcome::Retry {
-                    after: None,
-                    whole_destination: false,
-                }
-            }
+            Err(err) => transport_failure(&err, &mut attempt),
             Ok(response) => {
                 let status = response.status().as_u16();
                 let header = |name: &str| {
@@ -93,7 +102,16 @@ impl MetaClient {
                 };
                 let retry_after = header("retry-after");
                 let usage = header("x-business-use-case-usage");
-                let text = response.text().await.unwrap_or_default();
+                let text = match response.text().await {
+                    Ok(text) => text,
+                    // The status line came but the answer was cut: Meta may have taken it.
+                    Err(err) => {
+                        let outcome = transport_failure(&err, &mut attempt);
+                        attempt.http_status = Some(i32::from(status));
+                        attempt.duration_ms = elapsed_ms(started);
+                        return outcome::Result { outcome, attempt };
+                    }
+                };
                 let answer = Answer {
                     status,
                     body: &text,
@@ -103,7 +121,7 @@ impl MetaClient {
                 classify(&answer, events.len(), &mut attempt)
             }
         };
-        attempt.duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+        attempt.duration_ms = elapsed_ms(started);
         outcome::Result { outcome, attempt }
     }
 }

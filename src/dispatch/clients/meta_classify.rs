@@ -58,11 +58,9 @@ pub fn classify(answer: &Answer, batch_size: usize, attempt: &mut Attempt) -> Ou
                 attempt.error_message = Some(format!(
                     "Meta acknowledged {received:?} of {batch_size} events"
                 ));
-                // Resending keeps the same event_id, which Meta deduplicates: safe.
-                Outcome::Retry {
-                    after: None,
-                    whole_destination: false,
-                }
+                // Meta may have recorded some of them: a resend is only safe where Meta
+                // deduplicates it (same event_id within its window), which the queue decides.
+                Outcome::Unknown
             }
         };
     }
@@ -118,16 +116,13 @@ mod tests {
     }
 
     #[test]
-    fn success_needs_every_event_received() {
+    fn success_needs_every_event_received_and_a_partial_count_is_an_unknown_outcome() {
         assert_eq!(
             run(200, r#"{"events_received":2,"fbtrace_id":"x"}"#, None),
             Outcome::Delivered
         );
-        assert!(matches!(
-            run(200, r#"{"events_received":1}"#, None),
-            Outcome::Retry { .. }
-        ));
-        assert!(matches!(run(200, "not json", None), Outcome::Retry { .. }));
+        assert_eq!(run(200, r#"{"events_received":1}"#, None), Outcome::Unknown);
+        assert_eq!(run(200, "not json", None), Outcome::Unknown);
     }
 
     #[test]

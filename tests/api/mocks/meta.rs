@@ -47,10 +47,15 @@ struct State {
     requests: usize,
 }
 
+/// Called on every request before it is answered (e.g. to move the app's clock, so a
+/// slow destination is simulated without waiting).
+type Hook = Arc<Mutex<Option<Box<dyn Fn() + Send>>>>;
+
 #[derive(Clone)]
 struct Responder {
     state: Arc<Mutex<State>>,
     faults: Faults,
+    on_request: Hook,
 }
 
 pub struct MetaMock {
@@ -92,6 +97,9 @@ impl Respond for Responder {
             .unwrap_or_default();
         let pixel = segments.get(1).cloned().unwrap_or_default();
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if let Some(hook) = self.on_request.lock().unwrap().as_ref() {
+            hook();
+        }
         let token = request
             .url
             .query_pairs()
@@ -201,6 +209,7 @@ impl MetaMock {
         let responder = Responder {
             state: Arc::new(Mutex::new(state)),
             faults: Arc::default(),
+            on_request: Arc::default(),
         };
         Mock::given(method("POST"))
             .and(path_regex(r"^/v\d+\.\d+/[^/]+/events$"))
@@ -212,6 +221,11 @@ impl MetaMock {
     pub fn uri(&self) -> String {
         self.server.uri()
     }
+    /// Runs `hook` on every request, before answering it.
+    pub fn on_request(&self, hook: impl Fn() + Send + 'static) {
+        *self.responder.on_request.lock().unwrap() = Some(Box::new(hook));
+    }
+
     pub fn add_token(&self, token: &str) {
         self.responder
             .state

@@ -1,0 +1,115 @@
+//! Nothing waits forever. A delivery parked on a paused or disabled destination (bad
+//! credentials nobody fixes), or left due but unclaimed, ends once it passes its
+//! destination's age limit: `dead` with reason `expired` — or `unconfirmed` when an
+//! earlier attempt's outcome is unknown — never sent, never counted, and its hard-limit
+//! headroom given back. Housekeeping runs this every `EVERY`, so a delivery ends within
+//! a minute of its limit.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use super::retry::EXPIRY_MARGIN_MS;
+use crate::db::Db;
+use crate::destinations::Kind;
+use crate::ingest::decide::max_age_ms;
+use crate::metering::limits;
+
+pub const EVERY: Duration = Duration::from_secs(30);
+/// Deliveries one transaction ends at most; the pass repeats until none is left.
+const BATCH: u64 = 1_000;
+
+const EXPIRED: &str = "expired: the destination no longer accepts an event this old";
+
+/// Ends every waiting delivery past its destination's age limit. Returns how many.
+pub async fn expire_waiting(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
+    let mut total = 0;
+    for kind in Kind::ALL {
+        // `expires_at(event_time) <= now` ⇔ `event_time <= now - max_age + margin`.
+        let cutoff = now_ms - max_age_ms(kind) + EXPIRY_MARGIN_MS;
+        loop {
+            let n = expire_batch(db, kind, cutoff, now_ms).await?;
+            total += n;
+            if n < BATCH {
+                break;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Parked deliveries, and due ones no worker claimed since before the cutoff (a pending
+/// delivery is due no earlier than its event was received, so older ones are few and
+/// found by `deliveries_due`). A delivery a worker holds is left to that worker.
+fn candidates(kind: Kind, cutoff: i64, now_ms: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column("id")
+        .from("deliveries")
+        .and_where(
+            Expr::col("status").eq("paused").or(Expr::col("status")
+                .eq("pending")
+                .and(Expr::col("next_attempt_at").lte(cutoff))),
+        )
+        .and_where(Expr::col("kind").eq(kind.as_str()))
+        .and_where(
+            Expr::col("locked_until")
+                .is_null()
+                .or(Expr::col("locked_until").lte(now_ms)),
+        )
+        .and_where(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from_as("events", "e")
+                .and_where(Expr::col(("e", "tenant_id")).equals(("deliveries", "tenant_id")))
+                .and_where(Expr::col(("e", "id")).equals(("deliveries", "event_row_id")))
+                .and_where(Expr::col(("e", "event_time")).lte(cutoff))
+                .to_owned(),
+        ))
+        .limit(BATCH)
+        .to_owned()
+}
+
+async fn expire_batch(db: &Db, kind: Kind, cutoff: i64, now_ms: i64) -> Result<u64, DbErr> {
+    let ended = Query::update()
+        .table("deliveries")
+        .value(
+            "status",
+            CaseStatement::new()
+                .case(Expr::col("maybe_sent_at").is_null(), "dead")
+                .finally("unconfirmed"),
+        )
+        .value(
+            "last_error",
+            CaseStatement::new()
+                .case(Expr::col("maybe_sent_at").is_null(), EXPIRED)
+                .finally(super::transition::UNCONFIRMED),
+        )
+        .value("locked_until", Option::<i64>::None)
+        .value("lease_token", Option::<Uuid>::None)
+        .value("updated_at", now_ms)
+        .and_where(Expr::col("id").in_subquery(candidates(kind, cutoff, now_ms)))
+        .and_where(Expr::col("status").is_in(["pending", "paused"]))
+        .returning(Query::returning().columns(["tenant_id", "status", "reserved_period"]))
+        .to_owned();
+    let txn = db.begin_write().await?;
+    let rows = txn.query_all(&ended).await?;
+    let mut released: HashMap<(Uuid, String), i64> = HashMap::new();
+    let metrics = crate::metrics::metrics();
+    for row in &rows {
+        let status: String = row.try_get("", "status")?;
+        metrics.send(kind.as_str(), &status, 1);
+        if let Some(period) = row.try_get::<Option<String>>("", "reserved_period")? {
+            *released
+                .entry((row.try_get("", "tenant_id")?, period))
+                .or_default() += 1;
+        }
+    }
+    for ((tenant_id, period), n) in released {
+        limits::add_used(&*txn, tenant_id, &period, -n).await?;
+    }
+    txn.commit().await?;
+    Ok(rows.len() as u64)
+}
