@@ -36,7 +36,7 @@ pub async fn get_delivery(
 }
 
 #[utoipa::path(post, path = "/v1/deliveries/{id}/replay", tag = "deliveries",
-    responses((status = 202), (status = 404), (status = 409, description = "already succeeded or still queued")),
+    responses((status = 202), (status = 404), (status = 409, description = "`already_succeeded`, `already_queued`, `destination_deleted` or `payload_purged` (the payload is past retention; no headroom is taken)"), (status = 429, description = "`plan_limit_reached`: a replay takes hard-limit headroom again")),
     security(("api_key" = [])))]
 pub async fn replay_delivery(
     key: ApiKey,
