@@ -151,6 +151,7 @@ pub async fn complete(
     let mut destination_wait: Option<i64> = None;
     let mut succeeded: Vec<&Claimed> = Vec::new();
     let txn = db.begin_write().await?;
+    let now_ms = crate::billing::periods::stamp(&*txn, now_ms).await?;
     let metrics = crate::metrics::metrics();
     for c in completions {
         observe_attempt(metrics, c);
