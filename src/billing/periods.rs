@@ -21,9 +21,10 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
 use crate::clock::period_of;
 use crate::metering::usage::period_end_ms;
 
-/// How long after a month ends its run may start: completion transactions are bounded
-/// by the 5 s pool timeout and the 10 s SQLite busy timeout, and NTP keeps clocks within
-/// seconds; ten minutes covers both with room to spare.
+/// How long after a month ends its run may start. A completion transaction lasts
+/// milliseconds and NTP keeps clocks within a second, so ten minutes leaves wide room;
+/// nothing bounds a stalled transaction, though, which is why the fence, not the grace,
+/// is what guarantees the invoice.
 pub const GRACE_MS: i64 = 10 * 60_000;
 
 /// Whether `period`'s run may start at `now_ms`.

@@ -25,6 +25,7 @@ db_tests!(
     a_month_is_priced_with_the_plan_the_tenant_had_at_its_end,
     a_run_that_could_not_invoice_a_tenant_is_retried_until_it_is,
     stripe_objects_whose_ids_were_lost_are_found_again_after_their_keys_expired,
+    tenants_from_before_plan_history_are_billed_with_their_plan,
 );
 
 fn flat(code: &str, fee: i64) -> Value {
@@ -320,5 +321,45 @@ async fn stripe_objects_whose_ids_were_lost_are_found_again_after_their_keys_exp
         b.stripe.objects(),
         (1, 1, 2, 1),
         "one customer, invoice, item per line and finalize: nothing created twice"
+    );
+}
+
+async fn tenants_from_before_plan_history_are_billed_with_their_plan(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    let b = billing(backend, false).await;
+    let app = &b.app;
+    let tenant = tenant_with_sends(app, flat("p", 100), 1).await;
+    app.drain().await;
+    // As before plan history existed: undo its migration and give the tenant no history.
+    let db = &app.state.db.conn;
+    let steps = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261201_000008_billing_history")
+        .unwrap() as u32
+        + 1;
+    Migrator::down(db, Some(steps)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT tenant_id FROM plan_assignments",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one assignment per tenant with a plan");
+    let period = next_month(app).await;
+    let (status, report) = app
+        .admin(
+            Method::POST,
+            "/billing/runs",
+            Some(json!({"period": period})),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        invoice_of(app, &tenant.id, &period).await.unwrap()["total"],
+        101
     );
 }
