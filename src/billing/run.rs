@@ -1,18 +1,20 @@
-//! The billing run for a closed month: one invoice per tenant that has a plan (zero usage
-//! still pays the fee), priced from the meter with the plan's tiers, then synced to
-//! Stripe when configured. Re-running changes nothing and reports the same invoices.
+//! The billing run for a closed month: one invoice per tenant that had a plan at the
+//! month's end (zero usage still pays the fee), priced from the meter with that plan's
+//! tiers, then synced to Stripe when configured. Before reading the meter the run closes
+//! the month ([`periods::close`]), so no completion stamped in it can commit afterwards.
+//! Re-running changes nothing and reports the same invoices; a run that left tenants
+//! without an invoice is recorded for a retry ([`run_log`]).
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::invoices;
-use super::plans;
 use super::pricing::{TierMode, price};
 use super::stripe_sync::StripeSync;
-use crate::clock::period_of;
+use super::{assignments, invoices, periods, plans, run_log};
+use crate::clock::{is_period, rfc3339};
 use crate::db::Db;
-use crate::entities::{invoices as invoice_rows, tenants};
+use crate::entities::invoices as invoice_rows;
 use crate::error::{AppError, AppResult};
 use crate::metering::usage::{counted, period_end_ms};
 
@@ -39,6 +41,8 @@ pub struct RunReport {
     pub period: String,
     pub invoices: Vec<InvoiceSummary>,
     pub failed: Vec<RunFailure>,
+    /// When the run is tried again because some tenant has no invoice yet (else null).
+    pub retry_at: Option<String>,
 }
 
 impl RunReport {
@@ -48,15 +52,18 @@ impl RunReport {
     }
 }
 
-/// Only a month that has ended can be billed.
+/// Only a month that has ended, and whose completions have settled, can be billed.
 pub fn check_closed(period: &str, now_ms: i64) -> AppResult<()> {
-    if !crate::clock::is_period(period) {
+    if !is_period(period) {
         return Err(AppError::invalid("period", "period must be YYYY-MM"));
     }
-    if period >= period_of(now_ms).as_str() {
+    if !periods::settled(period, now_ms) {
         return Err(AppError::unprocessable(
             "period_not_closed",
-            format!("{period} has not ended yet; bill it once it has"),
+            format!(
+                "{period} can be billed from {}, once it has ended and its last sends are counted",
+                rfc3339(period_end_ms(period) + periods::GRACE_MS)
+            ),
         )
         .with_field("period"));
     }
@@ -72,22 +79,20 @@ pub async fn run(
     now_ms: i64,
 ) -> AppResult<RunReport> {
     check_closed(period, now_ms)?;
-    let mut failed = Vec::new();
-    let billable = tenants::Entity::find()
-        .filter(tenants::Column::PlanId.is_not_null())
-        .filter(tenants::Column::CreatedAt.lt(period_end_ms(period)))
-        .order_by_asc(tenants::Column::Id)
-        .all(&db.conn)
-        .await?;
+    let txn = db.begin_write().await?;
+    periods::close(&*txn, period, now_ms).await?;
+    txn.commit().await?;
+    let billable = assignments::in_force_at(&db.conn, period_end_ms(period)).await?;
     let sync_status = if stripe.is_some() {
         "pending"
     } else {
         "not_configured"
     };
-    for tenant in &billable {
-        if let Err(e) = issue_one(db, tenant, period, sync_status, now_ms).await {
+    let mut failed = Vec::new();
+    for (&tenant_id, &plan_id) in &billable {
+        if let Err(e) = issue_one(db, tenant_id, plan_id, period, sync_status, now_ms).await {
             failed.push(RunFailure {
-                tenant_id: tenant.id,
+                tenant_id,
                 invoice_id: None,
                 code: e.code.into(),
                 message: e.message,
@@ -95,18 +100,43 @@ pub async fn run(
         }
     }
     if let Some(stripe) = stripe {
-        for invoice in unsynced(db, period).await? {
-            if let Err(message) = stripe.sync(db, invoice.id, now_ms).await {
-                failed.push(RunFailure {
-                    tenant_id: invoice.tenant_id,
-                    invoice_id: Some(invoice.id),
-                    code: "stripe_sync_failed".into(),
-                    message,
-                });
-            }
+        failed.extend(sync_all(db, stripe, period, now_ms).await?);
+    }
+    let not_invoiced = failed.iter().filter(|f| f.invoice_id.is_none()).count();
+    let txn = db.begin_write().await?;
+    let retry_at = run_log::record(&*txn, period, not_invoiced, now_ms).await?;
+    txn.commit().await?;
+    Ok(RunReport {
+        period: period.to_string(),
+        invoices: summaries(db, period).await?,
+        failed,
+        retry_at: retry_at.map(rfc3339),
+    })
+}
+
+/// Syncs the month's invoices not yet in Stripe; one failure per invoice that is not.
+async fn sync_all(
+    db: &Db,
+    stripe: &StripeSync,
+    period: &str,
+    now_ms: i64,
+) -> AppResult<Vec<RunFailure>> {
+    let mut failed = Vec::new();
+    for invoice in unsynced(db, period).await? {
+        if let Err(message) = stripe.sync(db, invoice.id, now_ms).await {
+            failed.push(RunFailure {
+                tenant_id: invoice.tenant_id,
+                invoice_id: Some(invoice.id),
+                code: "stripe_sync_failed".into(),
+                message,
+            });
         }
     }
-    let invoices = invoice_rows::Entity::find()
+    Ok(failed)
+}
+
+async fn summaries(db: &Db, period: &str) -> AppResult<Vec<InvoiceSummary>> {
+    Ok(invoice_rows::Entity::find()
         .filter(invoice_rows::Column::Period.eq(period))
         .order_by_asc(invoice_rows::Column::TenantId)
         .all(&db.conn)
@@ -120,31 +150,28 @@ pub async fn run(
             status: i.status,
             sync_status: i.sync_status,
         })
-        .collect();
-    Ok(RunReport {
-        period: period.to_string(),
-        invoices,
-        failed,
-    })
+        .collect())
 }
 
+/// Issues the tenant's invoice for `period` with `plan_id`, the plan in force at its end.
 async fn issue_one(
     db: &Db,
-    tenant: &tenants::Model,
+    tenant_id: Uuid,
+    plan_id: Uuid,
     period: &str,
     sync_status: &str,
     now_ms: i64,
 ) -> AppResult<()> {
-    if invoices::find_for_period(&db.conn, tenant.id, period)
+    if invoices::find_for_period(&db.conn, tenant_id, period)
         .await?
         .is_some()
     {
         return Ok(());
     }
-    let plan = plans::get(&db.conn, tenant.plan_id.expect("filtered on plan")).await?;
+    let plan = plans::get(&db.conn, plan_id).await?;
     let mode = TierMode::parse(&plan.model.tier_mode)
         .ok_or_else(|| AppError::internal("unknown tier mode"))?;
-    let units: i64 = counted(&db.conn, tenant.id, period).await?.values().sum();
+    let units: i64 = counted(&db.conn, tenant_id, period).await?.values().sum();
     let priced = price(
         &plan.model.currency,
         plan.model.monthly_fee,
@@ -155,7 +182,7 @@ async fn issue_one(
     let txn = db.begin_write().await?;
     invoices::issue(
         &*txn,
-        tenant.id,
+        tenant_id,
         period,
         units,
         &priced,

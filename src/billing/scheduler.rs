@@ -1,7 +1,10 @@
-//! The billing scheduler: shortly after each month starts it runs the previous month,
-//! and it retries failed Stripe syncs when they are due. A lease row per job
-//! (`job_leases`) lets exactly one instance run a month's billing when several share a
-//! database; the invoices' unique index backs that up.
+//! The billing scheduler: once the previous month has settled (its end plus
+//! [`periods::GRACE_MS`]) it runs that month, it re-runs every month whose last run left
+//! a tenant without an invoice when its retry is due ([`run_log`]), and it retries
+//! failed Stripe syncs when they are due. A lease row per month (`job_leases`) lets
+//! exactly one instance run a month's billing at a time when several share a database;
+//! the holder checks the run log again under the lease, so a month finished meanwhile by
+//! another instance is not run twice, and the invoices' unique index backs that up.
 
 use std::time::Duration;
 
@@ -11,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::run::{RunReport, run};
 use super::stripe_sync::StripeSync;
+use super::{periods, run_log};
 use crate::clock::{Clock, period_of};
 use crate::db::Db;
 use crate::entities::invoices;
@@ -19,8 +23,6 @@ use crate::metering::usage::period_start_ms;
 
 /// How long a run may hold its lease before another instance may take over.
 const RUN_LEASE_MS: i64 = 15 * 60_000;
-/// A finished month's lease never expires: it marks the month as done.
-const DONE: i64 = i64::MAX;
 
 /// Takes the named lease until `until` if it is free (or expired). True when taken.
 pub async fn try_lease(
@@ -55,8 +57,9 @@ async fn set_lease(db: &impl ConnectionTrait, name: &str, until: i64) -> Result<
     Ok(())
 }
 
-/// One scheduler step: bill last month if nobody has, then retry due Stripe syncs.
-/// Returns the run report when this instance ran billing.
+/// One scheduler step: bill last month if nobody has, re-run the months whose retry is
+/// due, then retry due Stripe syncs. Returns the report of the last month this instance
+/// ran.
 pub async fn tick(
     db: &Db,
     stripe: Option<&StripeSync>,
@@ -64,24 +67,50 @@ pub async fn tick(
     now_ms: i64,
 ) -> AppResult<Option<RunReport>> {
     let previous = period_of(period_start_ms(&period_of(now_ms)) - 1);
-    let name = format!("billing-run:{previous}");
+    let mut months = run_log::due(&db.conn, now_ms).await?;
+    if periods::settled(&previous, now_ms) && !months.contains(&previous) {
+        months.push(previous);
+    }
     let mut report = None;
-    let taken = {
-        let txn = db.begin_write().await?;
-        let taken = try_lease(&*txn, &name, holder, now_ms, now_ms + RUN_LEASE_MS).await?;
-        txn.commit().await?;
-        taken
-    };
-    if taken {
-        let r = run(db, stripe, &previous, now_ms).await?;
-        tracing::info!(period = %previous, invoices = r.invoices.len(), failed = r.failed.len(), "scheduled billing run done");
-        let txn = db.begin_write().await?;
-        set_lease(&*txn, &name, DONE).await?;
-        txn.commit().await?;
-        report = Some(r);
+    for period in months {
+        if let Some(r) = run_leased(db, stripe, holder, &period, now_ms).await? {
+            report = Some(r);
+        }
     }
     if let Some(stripe) = stripe {
         retry_syncs(db, stripe, now_ms).await?;
+    }
+    Ok(report)
+}
+
+/// Runs `period` under its lease if the month still needs a run.
+async fn run_leased(
+    db: &Db,
+    stripe: Option<&StripeSync>,
+    holder: &str,
+    period: &str,
+    now_ms: i64,
+) -> AppResult<Option<RunReport>> {
+    let name = format!("billing-run:{period}");
+    let txn = db.begin_write().await?;
+    let taken = try_lease(&*txn, &name, holder, now_ms, now_ms + RUN_LEASE_MS).await?;
+    txn.commit().await?;
+    if !taken {
+        return Ok(None);
+    }
+    // An error keeps the lease: the month is tried again once the lease expires.
+    let report = if run_log::needs_run(&db.conn, period, now_ms).await? {
+        Some(run(db, stripe, period, now_ms).await?)
+    } else {
+        None
+    };
+    // Released once the run is recorded: the run log, not the lease, says whether the
+    // month is done.
+    let txn = db.begin_write().await?;
+    set_lease(&*txn, &name, 0).await?;
+    txn.commit().await?;
+    if let Some(r) = &report {
+        tracing::info!(period = %period, invoices = r.invoices.len(), failed = r.failed.len(), retry_at = ?r.retry_at, "scheduled billing run done");
     }
     Ok(report)
 }

@@ -1,9 +1,15 @@
 //! Syncing an issued invoice to Stripe with `async-stripe`: customer (created when
-//! missing, `metadata[tenant_id]`), a draft invoice, one invoice item per line attached
-//! to it, then finalize. Each step's result is stored before the next, and every POST
-//! carries an `Idempotency-Key` derived from the invoice (or tenant) and the step, so a
-//! retry after a crash or a timeout never creates a second object. Failures leave the
-//! invoice `failed` with the error and a time for the automatic retry.
+//! missing, `metadata[tenant_id]`), a draft invoice (`metadata[kickin_invoice_id]`), one
+//! invoice item per line attached to it (`metadata[kickin_line_no]`), then finalize.
+//! Each step's result is stored before the next, and every POST carries an
+//! `Idempotency-Key` derived from the invoice (or tenant) and the step, so a retry after
+//! a timeout never creates a second object. Stripe forgets keys after 24 hours, so an
+//! object whose id was never stored (a crash between Stripe's answer and our write) is
+//! first looked up by its metadata — customers and invoices with Stripe's search, items
+//! by listing the invoice's items — and a finalize is skipped when the invoice is no
+//! longer a draft. Search lags writes by up to a minute; within that minute the key
+//! still answers. Failures leave the invoice `failed` with the error and a time for the
+//! automatic retry.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -13,9 +19,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_billing::invoice::{
     CreateInvoice, CreateInvoicePendingInvoiceItemsBehavior, FinalizeInvoiceInvoice,
+    RetrieveInvoice, SearchInvoice,
 };
-use stripe_billing::invoice_item::CreateInvoiceItem;
-use stripe_core::customer::CreateCustomer;
+use stripe_billing::invoice_item::{CreateInvoiceItem, ListInvoiceItem};
+use stripe_core::customer::{CreateCustomer, SearchCustomer};
 use stripe_types::Currency;
 use uuid::Uuid;
 
@@ -30,6 +37,26 @@ const RETRY_MINUTES: [i64; 6] = [1, 5, 15, 60, 180, 720];
 #[derive(miniserde::Deserialize)]
 struct Created {
     id: String,
+}
+
+/// The part of a found Stripe object Kickin looks at.
+#[derive(miniserde::Deserialize)]
+struct Found {
+    id: String,
+    status: Option<String>,
+    metadata: Option<HashMap<String, String>>,
+}
+
+/// A page of a list or search answer (Kickin asks for at most 100, more than an invoice
+/// has lines).
+#[derive(miniserde::Deserialize)]
+struct Listed {
+    data: Vec<Found>,
+}
+
+/// A search query matching one metadata value (ids and uuids need no escaping).
+fn by_metadata(key: &str, value: &str) -> String {
+    format!("metadata['{key}']:'{value}'")
 }
 
 pub struct StripeSync {
@@ -57,6 +84,24 @@ impl StripeSync {
             .await
             .map_err(|e| short(&e.to_string()))?;
         Ok(created.id)
+    }
+
+    #[tracing::instrument(name = "stripe.lookup", skip(self, request))]
+    async fn fetch<R: StripeRequest, T: miniserde::Deserialize>(
+        &self,
+        request: &R,
+    ) -> Result<T, String> {
+        request
+            .build()
+            .customize::<T>()
+            .send(&self.client)
+            .await
+            .map_err(|e| short(&e.to_string()))
+    }
+
+    async fn search_one<R: StripeRequest>(&self, request: &R) -> Result<Option<String>, String> {
+        let listed: Listed = self.fetch(request).await?;
+        Ok(listed.data.into_iter().next().map(|f| f.id))
     }
 
     /// Brings one invoice to `synced`, or records why it could not.
@@ -96,21 +141,13 @@ impl StripeSync {
         let stripe_invoice = match &invoice.stripe_invoice_id {
             Some(id) => id.clone(),
             None => {
-                let mut metadata = HashMap::new();
-                metadata.insert("kickin_invoice_id".to_string(), invoice.id.to_string());
-                metadata.insert("period".to_string(), invoice.period.clone());
-                let request = CreateInvoice::new()
-                    .customer(customer.clone())
-                    .currency(currency(&invoice.currency)?)
-                    .auto_advance(false)
-                    .description(format!("Kickin usage {}", invoice.period))
-                    .pending_invoice_items_behavior(
-                        CreateInvoicePendingInvoiceItemsBehavior::Exclude,
-                    )
-                    .metadata(metadata);
-                let id = self
-                    .create(&request, format!("kickin-invoice-{}-draft", invoice.id))
-                    .await?;
+                let search =
+                    SearchInvoice::new(by_metadata("kickin_invoice_id", &invoice.id.to_string()))
+                        .limit(1);
+                let id = match self.search_one(&search).await? {
+                    Some(id) => id,
+                    None => self.create_invoice(&invoice, &customer).await?,
+                };
                 invoice_rows::Entity::update_many()
                     .col_expr(
                         invoice_rows::Column::StripeInvoiceId,
@@ -124,36 +161,104 @@ impl StripeSync {
                 id
             }
         };
-        for line in invoices::lines(&db.conn, &invoice)
+        self.items(db, &invoice, &customer, &stripe_invoice).await?;
+        let current: Found = self
+            .fetch(&RetrieveInvoice::new(stripe_invoice.as_str()))
+            .await?;
+        // A draft is finalized; anything else was finalized by an earlier attempt.
+        if current.status.as_deref() == Some("draft") {
+            let finalize = FinalizeInvoiceInvoice::new(stripe_invoice.as_str()).auto_advance(false);
+            self.create(&finalize, format!("kickin-invoice-{}-finalize", invoice.id))
+                .await?;
+        }
+        Ok(stripe_invoice)
+    }
+
+    async fn create_invoice(
+        &self,
+        invoice: &invoice_rows::Model,
+        customer: &str,
+    ) -> Result<String, String> {
+        let mut metadata = HashMap::new();
+        metadata.insert("kickin_invoice_id".to_string(), invoice.id.to_string());
+        metadata.insert("period".to_string(), invoice.period.clone());
+        let request = CreateInvoice::new()
+            .customer(customer)
+            .currency(currency(&invoice.currency)?)
+            .auto_advance(false)
+            .description(format!("Kickin usage {}", invoice.period))
+            .pending_invoice_items_behavior(CreateInvoicePendingInvoiceItemsBehavior::Exclude)
+            .metadata(metadata);
+        self.create(&request, format!("kickin-invoice-{}-draft", invoice.id))
+            .await
+    }
+
+    /// One item per line on the Stripe invoice; lines whose item id was lost are matched
+    /// to the invoice's items by `metadata[kickin_line_no]`.
+    async fn items(
+        &self,
+        db: &Db,
+        invoice: &invoice_rows::Model,
+        customer: &str,
+        stripe_invoice: &str,
+    ) -> Result<(), String> {
+        let missing: Vec<_> = invoices::lines(&db.conn, invoice)
             .await
             .map_err(|e| e.message)?
-        {
-            if line.stripe_item_id.is_some() {
-                continue;
-            }
-            let request = CreateInvoiceItem::new()
-                .customer(customer.clone())
-                .invoice(stripe_invoice.clone())
-                .amount(line.amount)
-                .currency(currency(&invoice.currency)?)
-                .description(format!(
-                    "{} ({} × {} per 1,000)",
-                    line.description, line.quantity, line.unit_price_per_1000
-                ));
-            let id = self
-                .create(
-                    &request,
-                    format!("kickin-invoice-{}-line-{}", invoice.id, line.line_no),
-                )
-                .await?;
+            .into_iter()
+            .filter(|l| l.stripe_item_id.is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let listed: Listed = self
+            .fetch(&ListInvoiceItem::new().invoice(stripe_invoice).limit(100))
+            .await?;
+        let existing: HashMap<String, String> = listed
+            .data
+            .into_iter()
+            .filter_map(|f| Some((f.metadata?.remove("kickin_line_no")?, f.id)))
+            .collect();
+        for line in missing {
+            let id = match existing.get(&line.line_no.to_string()) {
+                Some(id) => id.clone(),
+                None => {
+                    self.create_item(invoice, &line, customer, stripe_invoice)
+                        .await?
+                }
+            };
             let mut active: invoice_lines::ActiveModel = line.into();
             active.stripe_item_id = Set(Some(id));
             active.update(&db.conn).await.map_err(|e| e.to_string())?;
         }
-        let finalize = FinalizeInvoiceInvoice::new(stripe_invoice.as_str()).auto_advance(false);
-        self.create(&finalize, format!("kickin-invoice-{}-finalize", invoice.id))
-            .await?;
-        Ok(stripe_invoice)
+        Ok(())
+    }
+
+    async fn create_item(
+        &self,
+        invoice: &invoice_rows::Model,
+        line: &invoice_lines::Model,
+        customer: &str,
+        stripe_invoice: &str,
+    ) -> Result<String, String> {
+        let mut metadata = HashMap::new();
+        metadata.insert("kickin_invoice_id".to_string(), invoice.id.to_string());
+        metadata.insert("kickin_line_no".to_string(), line.line_no.to_string());
+        let request = CreateInvoiceItem::new()
+            .customer(customer)
+            .invoice(stripe_invoice)
+            .amount(line.amount)
+            .currency(currency(&invoice.currency)?)
+            .description(format!(
+                "{} ({} × {} per 1,000)",
+                line.description, line.quantity, line.unit_price_per_1000
+            ))
+            .metadata(metadata);
+        self.create(
+            &request,
+            format!("kickin-invoice-{}-line-{}", invoice.id, line.line_no),
+        )
+        .await
     }
 
     /// The tenant's Stripe customer, created (once) when missing.
@@ -166,14 +271,19 @@ impl StripeSync {
         if let Some(id) = &tenant.stripe_customer_id {
             return Ok(id.clone());
         }
-        let mut metadata = HashMap::new();
-        metadata.insert("tenant_id".to_string(), tenant_id.to_string());
-        let request = CreateCustomer::new()
-            .name(tenant.name.clone())
-            .metadata(metadata);
-        let id = self
-            .create(&request, format!("kickin-customer-{tenant_id}"))
-            .await?;
+        let search = SearchCustomer::new(by_metadata("tenant_id", &tenant_id.to_string())).limit(1);
+        let id = match self.search_one(&search).await? {
+            Some(id) => id,
+            None => {
+                let mut metadata = HashMap::new();
+                metadata.insert("tenant_id".to_string(), tenant_id.to_string());
+                let request = CreateCustomer::new()
+                    .name(tenant.name.clone())
+                    .metadata(metadata);
+                self.create(&request, format!("kickin-customer-{tenant_id}"))
+                    .await?
+            }
+        };
         let mut active: tenants::ActiveModel = tenant.into();
         active.stripe_customer_id = Set(Some(id.clone()));
         active.update(&db.conn).await.map_err(|e| e.to_string())?;

@@ -100,6 +100,8 @@ pub async fn complete(
     let mut effects = Effects::default();
     let mut succeeded: Vec<&Completion> = Vec::new();
     let txn = db.begin_write().await?;
+    // Stamped through the month fence: a clock still in a billed month counts in the next.
+    let now_ms = crate::billing::periods::stamp(&*txn, now_ms).await?;
     for c in completions {
         observe_attempt(c);
         let t = next_state(c, schedule, now_ms);

@@ -1,5 +1,8 @@
 //! Tenants (the operator's customers) and their settings. Every tenant-owned query in
 //! Kickin is scoped by a `tenant_id` taken from the authenticated context, never from input.
+//! Creating a tenant with a plan, or changing its plan, also records the assignment with
+//! its time ([`assignments`]) in the same transaction: billing prices a past month with
+//! the plan the tenant had then, not the one it has now.
 
 pub mod api_keys;
 pub mod auth;
@@ -8,15 +11,15 @@ pub mod context;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::billing::plans;
+use crate::billing::{assignments, plans};
 use crate::clock::rfc3339;
 use crate::entities::tenants;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorKind};
 use crate::page::{Page, PageRequest};
 
 pub use context::{Scope, TenantContext};
@@ -109,7 +112,7 @@ async fn check_plan(db: &impl ConnectionTrait, plan_id: Uuid) -> AppResult<()> {
     match plans::get(db, plan_id).await {
         Ok(plan) if plan.model.archived_at.is_none() => Ok(()),
         Ok(_) => Err(AppError::invalid("plan_id", "this plan is archived")),
-        Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
+        Err(e) if e.kind == ErrorKind::NotFound => {
             Err(AppError::invalid("plan_id", "no plan has this id"))
         }
         Err(e) => Err(e),
@@ -117,7 +120,7 @@ async fn check_plan(db: &impl ConnectionTrait, plan_id: Uuid) -> AppResult<()> {
 }
 
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     input: TenantIn,
     now: i64,
 ) -> AppResult<tenants::Model> {
@@ -142,7 +145,13 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(model.insert(db).await?)
+    let txn = db.begin().await?;
+    let tenant = model.insert(&txn).await?;
+    if tenant.plan_id.is_some() {
+        assignments::record(&txn, tenant.id, tenant.plan_id, now).await?;
+    }
+    txn.commit().await?;
+    Ok(tenant)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<tenants::Model> {
@@ -178,12 +187,13 @@ pub async fn list(
 }
 
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     id: Uuid,
     patch: TenantPatch,
     now: i64,
 ) -> AppResult<tenants::Model> {
     let current = get(db, id).await?;
+    let plan_before = current.plan_id;
     let mut active: tenants::ActiveModel = current.into();
     if let Some(name) = patch.name {
         active.name = Set(check_name(&name)?);
@@ -206,5 +216,13 @@ pub async fn update(
         active.plan_id = Set(plan_id);
     }
     active.updated_at = Set(now);
-    Ok(active.update(db).await?)
+    // Every read is done: the transaction starts with its first write, so on SQLite it
+    // takes the write lock at once instead of upgrading a read snapshot.
+    let txn = db.begin().await?;
+    let tenant = active.update(&txn).await?;
+    if tenant.plan_id != plan_before {
+        assignments::record(&txn, id, tenant.plan_id, now).await?;
+    }
+    txn.commit().await?;
+    Ok(tenant)
 }

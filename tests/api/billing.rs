@@ -12,13 +12,13 @@ use kickin::billing::pricing::{TierMode, price};
 use kickin::clock::period_of;
 use kickin::metering::usage::period_end_ms;
 
-struct Billing {
-    app: TestApp,
-    stripe: StripeMock,
+pub struct Billing {
+    pub app: TestApp,
+    pub stripe: StripeMock,
     _meta: MetaMock,
 }
 
-async fn billing(backend: Backend, stripe_on: bool) -> Billing {
+pub async fn billing(backend: Backend, stripe_on: bool) -> Billing {
     let meta = MetaMock::start().await;
     meta.add_token("EAAB-secret-token");
     let stripe = StripeMock::start().await;
@@ -38,7 +38,7 @@ async fn billing(backend: Backend, stripe_on: bool) -> Billing {
     }
 }
 
-async fn tenant_with_sends(app: &TestApp, plan: Value, sends: usize) -> Tenant {
+pub async fn tenant_with_sends(app: &TestApp, plan: Value, sends: usize) -> Tenant {
     let (status, plan) = app.admin(Method::POST, "/plans", Some(plan)).await;
     assert_eq!(status, 201, "{plan}");
     let tenant = app.create_tenant(json!({"plan_id": plan["id"]})).await;
@@ -52,16 +52,18 @@ async fn tenant_with_sends(app: &TestApp, plan: Value, sends: usize) -> Tenant {
     tenant
 }
 
-fn plan(code: &str, mode: &str, fee: i64, tiers: Value) -> Value {
+pub fn plan(code: &str, mode: &str, fee: i64, tiers: Value) -> Value {
     json!({"code": code, "name": code, "currency": "usd", "monthly_fee": fee, "tier_mode": mode, "tiers": tiers,
         "limit_mode": "soft", "hard_limit": null, "max_destinations": null, "max_api_keys": null, "retention_days": 30})
 }
 
-/// Moves the clock just past the start of next month (and logs in again).
-async fn next_month(app: &TestApp) -> String {
+/// Moves the clock to just after this month may be billed (its end plus the grace, and
+/// a minute), logs in again, and returns the month.
+pub async fn next_month(app: &TestApp) -> String {
     let now = app.clock.now_ms();
     let period = period_of(now);
-    app.clock.advance_ms(period_end_ms(&period) + 300_000 - now);
+    app.clock
+        .advance_ms(period_end_ms(&period) + kickin::billing::periods::GRACE_MS + 60_000 - now);
     app.login().await;
     period
 }
@@ -252,7 +254,7 @@ async fn stripe_failures_end_synced_without_duplicate_objects(backend: Backend) 
         report["invoices"][0]["status"], "issued",
         "the local invoice stands"
     );
-    // The retry replays the lost item by its key, then Stripe fails the finalize once.
+    // The retry finds the lost item on the invoice, then Stripe fails the finalize once.
     b.stripe
         .fail_next("/v1/invoices/", StripeFault::ServerError);
     let tick = |at: i64| {

@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod billing;
+mod billing_rules;
 mod console;
 mod dedup;
 mod dispatch;

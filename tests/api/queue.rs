@@ -178,8 +178,16 @@ async fn the_queue_index_migration_goes_down_and_up_again(backend: Backend) {
         "{up:?}"
     );
 
-    // Down past the attempt markers (the one migration after it) and this one.
-    Migrator::down(&app.state.db.conn, Some(2)).await.unwrap();
+    // Down to just before the queue migration, through any added after it.
+    let steps = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261129_000005_queue_order")
+        .unwrap() as u32
+        + 1;
+    Migrator::down(&app.state.db.conn, Some(steps))
+        .await
+        .unwrap();
     let down = delivery_indexes(app).await;
     assert!(
         has(&down, "deliveries_by_destination") && !has(&down, "deliveries_queue"),

@@ -1,13 +1,17 @@
 //! Mock Stripe API: form-encoded POSTs to customers, invoices, invoice items and
 //! finalize, with Idempotency-Key replay like Stripe's (same key → the stored answer;
-//! same key with other parameters → 400), and faults: a 500 before anything happens,
-//! or a "lost response" (the object is created and stored under the key, but the
-//! client sees a 500 — as after a timeout).
+//! same key with other parameters → 400; keys forgotten after 24 hours, which
+//! `expire_idempotency_keys` stands for), the reads Stripe offers to find objects again
+//! (`GET /v1/customers/search` and `/v1/invoices/search` with a
+//! `metadata['key']:'value'` query, `GET /v1/invoiceitems?invoice=`, `GET
+//! /v1/invoices/{id}`), and faults on POSTs: a 500 before anything happens, or a "lost
+//! response" (the object is created and stored under the key, but the client sees a
+//! 500 — as after a timeout).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -122,6 +126,84 @@ impl State {
         }
     }
 
+    fn read(&self, path: &str, query: &HashMap<String, String>) -> (u16, Value) {
+        let search = |prefix: &str, rows: Vec<(String, Value)>| match search_query(query) {
+            Some((key, value)) => {
+                let data: Vec<Value> = rows
+                    .into_iter()
+                    .filter(|(_, o)| o["metadata"][&key] == value.as_str())
+                    .map(|(_, o)| o)
+                    .collect();
+                (
+                    200,
+                    json!({"object": "search_result", "data": data, "has_more": false, "next_page": null, "url": prefix}),
+                )
+            }
+            None => error(400, "invalid_request_error", "unsupported search query"),
+        };
+        match path {
+            "/v1/customers/search" => search(path, self.customer_objects()),
+            "/v1/invoices/search" => search(path, self.invoice_objects()),
+            "/v1/invoiceitems" => {
+                let invoice = query.get("invoice");
+                let data: Vec<Value> = self
+                    .item_objects()
+                    .into_iter()
+                    .filter(|o| invoice.is_none_or(|i| o["invoice"] == i.as_str()))
+                    .collect();
+                (
+                    200,
+                    json!({"object": "list", "data": data, "has_more": false, "url": path}),
+                )
+            }
+            p if p.starts_with("/v1/invoices/") => {
+                let id = p.trim_start_matches("/v1/invoices/");
+                match self.invoice_objects().into_iter().find(|(i, _)| i == id) {
+                    Some((_, o)) => (200, o),
+                    None => error(404, "invalid_request_error", "No such invoice"),
+                }
+            }
+            _ => error(404, "invalid_request_error", "Unrecognized request URL"),
+        }
+    }
+
+    fn customer_objects(&self) -> Vec<(String, Value)> {
+        self.customers
+            .iter()
+            .enumerate()
+            .map(|(n, p)| {
+                let id = format!("cus_{}", n + 1);
+                (
+                    id.clone(),
+                    json!({"id": id, "object": "customer", "metadata": metadata(p)}),
+                )
+            })
+            .collect()
+    }
+
+    fn invoice_objects(&self) -> Vec<(String, Value)> {
+        self.invoices
+            .iter()
+            .map(|(id, (p, status))| {
+                (
+                    id.clone(),
+                    json!({"id": id, "object": "invoice", "status": status, "customer": p.get("customer"), "metadata": metadata(p)}),
+                )
+            })
+            .collect()
+    }
+
+    fn item_objects(&self) -> Vec<Value> {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(n, p)| {
+                json!({"id": format!("ii_{}", n + 1), "object": "invoiceitem", "invoice": p.get("invoice"),
+                    "amount": p.get("amount").and_then(|a| a.parse::<i64>().ok()), "metadata": metadata(p)})
+            })
+            .collect()
+    }
+
     fn customer_exists(&self, id: &str) -> bool {
         id.strip_prefix("cus_")
             .and_then(|n| n.parse::<usize>().ok())
@@ -137,11 +219,37 @@ impl State {
     }
 }
 
+/// The `metadata[key]` form fields of a create request, as Stripe returns them.
+fn metadata(params: &HashMap<String, String>) -> Value {
+    let map: Map<String, Value> = params
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = k.strip_prefix("metadata[")?.strip_suffix(']')?;
+            Some((key.to_string(), Value::String(v.clone())))
+        })
+        .collect();
+    Value::Object(map)
+}
+
+/// The one search form Kickin uses: `metadata['key']:'value'`.
+fn search_query(query: &HashMap<String, String>) -> Option<(String, String)> {
+    let q = query.get("query")?;
+    let rest = q.strip_prefix("metadata['")?;
+    let (key, rest) = rest.split_once("']:'")?;
+    let value = rest.strip_suffix('\'')?;
+    Some((key.to_string(), value.to_string()))
+}
+
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = self.0.lock().unwrap();
         state.requests += 1;
         let path = request.url.path().to_string();
+        if request.method.as_str() == "GET" {
+            let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+            let (status, answer) = state.read(&path, &query);
+            return ResponseTemplate::new(status).set_body_json(answer);
+        }
         let body = String::from_utf8_lossy(&request.body).to_string();
         let key = request
             .headers
@@ -187,6 +295,10 @@ impl StripeMock {
         let responder = Responder::default();
         let state = responder.0.clone();
         Mock::given(method("POST"))
+            .respond_with(responder.clone())
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
             .respond_with(responder)
             .mount(&server)
             .await;
@@ -195,7 +307,11 @@ impl StripeMock {
     pub fn uri(&self) -> String {
         self.server.uri()
     }
-    /// Arms a fault for the next request whose path starts with `path`.
+    /// Forgets every Idempotency-Key, as Stripe does 24 hours after a key's first use.
+    pub fn expire_idempotency_keys(&self) {
+        self.state.lock().unwrap().replays.clear();
+    }
+    /// Arms a fault for the next POST whose path starts with `path`.
     pub fn fail_next(&self, path: &str, fault: StripeFault) {
         self.state
             .lock()
@@ -222,7 +338,7 @@ impl StripeMock {
             .filter_map(|c| c.get("metadata[tenant_id]").cloned())
             .collect()
     }
-    /// Whether every request carried an Idempotency-Key.
+    /// Whether every POST carried an Idempotency-Key.
     pub fn every_request_had_a_key(&self) -> bool {
         self.state
             .lock()
