@@ -54,16 +54,17 @@ impl Logins {
         let admin = super::find_by_email(db, &account)
             .await?
             .filter(|a| a.disabled_at.is_none());
-        let hash = admin.as_ref().map_or_else(
-            || passwords::DUMMY_HASH.clone(),
-            |a| a.password_hash.clone(),
-        );
+        let hash = admin.as_ref().map(|a| a.password_hash.clone());
         let permit = self.gate.enter().await;
         // Attempts that queued at the gate were let in before a lock that began meanwhile.
         self.refuse_if_locked(address, &account, clock)?;
         let password = password.to_string();
         let ok = permit
-            .run(move || passwords::verify(&password, &hash))
+            // The dummy hash is made on first use: under the gate too.
+            .run(move || {
+                let hash = hash.unwrap_or_else(|| passwords::DUMMY_HASH.clone());
+                passwords::verify(&password, &hash)
+            })
             .await
             .unwrap_or(false);
         match admin {

@@ -159,6 +159,9 @@ async fn deleting_the_session_refuses_its_token_from_then_on(backend: Backend) {
     assert_eq!(status, 401);
     let (status, _) = app.admin(Method::GET, "/tenants", None).await;
     assert_eq!(status, 200, "the admin's other sessions go on");
+    let (_, doc) = app.get("/openapi.json", None).await;
+    assert!(doc["paths"]["/admin/api/session"]["delete"].is_object());
+    assert!(doc["paths"]["/admin/api/session"]["post"]["responses"]["429"].is_object());
 }
 
 /// An admin with two sessions: its id and both tokens.
