@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, ErrorKind};
 
 use super::gate::PasswordGate;
 use super::passwords;
-use super::throttle::{LoginThrottle, account_of};
+use super::throttle::LoginThrottle;
 
 /// The login lock and the password gate of this process.
 pub struct Logins {
@@ -49,15 +49,14 @@ impl Logins {
         email: &str,
         password: &str,
     ) -> AppResult<admins::Model> {
-        let account = account_of(email);
-        self.refuse_if_locked(address, &account, clock)?;
-        let admin = super::find_by_email(db, &account)
+        self.refuse_if_locked(address, email, clock)?;
+        let admin = super::find_by_email(db, email)
             .await?
             .filter(|a| a.disabled_at.is_none());
         let hash = admin.as_ref().map(|a| a.password_hash.clone());
         let permit = self.gate.enter().await;
         // Attempts that queued at the gate were let in before a lock that began meanwhile.
-        self.refuse_if_locked(address, &account, clock)?;
+        self.refuse_if_locked(address, email, clock)?;
         let password = password.to_string();
         let ok = permit
             // The dummy hash is made on first use: under the gate too.
@@ -69,19 +68,19 @@ impl Logins {
             .unwrap_or(false);
         match admin {
             Some(admin) if ok => {
-                self.throttle.succeeded(&account);
+                self.throttle.succeeded(email);
                 Ok(admin)
             }
             _ => {
-                self.throttle.failed(address, &account, clock.now_ms());
+                self.throttle.failed(address, email, clock.now_ms());
                 Err(AppError::unauthorized("email or password is wrong"))
             }
         }
     }
 
-    fn refuse_if_locked(&self, address: IpAddr, account: &str, clock: &Clock) -> AppResult<()> {
+    fn refuse_if_locked(&self, address: IpAddr, email: &str, clock: &Clock) -> AppResult<()> {
         let now = clock.now_ms();
-        match self.throttle.locked_until(address, account, now) {
+        match self.throttle.locked_until(address, email, now) {
             Some(until) => Err(too_many_logins(until, now)),
             None => Ok(()),
         }

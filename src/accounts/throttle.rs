@@ -7,13 +7,15 @@
 //! The counts live in this process: with several `api` processes each keeps its own, so
 //! a lock holds per process. Memory stays bounded without a cap of its own: only attempts
 //! that ran a password check are counted, and the password gate limits those to a few
-//! dozen a second; stale entries are swept once a minute.
+//! dozen a second; accounts are keyed by a digest of the email, so each count has a fixed
+//! size; stale entries are swept once a minute.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use crate::clock::MS_PER_HOUR;
+use crate::crypto::sha256_hex;
 
 pub const MAX_FAILURES: u32 = 10;
 pub const WINDOW_MS: i64 = MS_PER_HOUR / 4;
@@ -50,37 +52,34 @@ pub struct LoginThrottle {
     counts: Mutex<Counts>,
 }
 
-/// The account key of an email as logins compare it.
-pub fn account_of(email: &str) -> String {
-    email.trim().to_ascii_lowercase()
+impl Subject {
+    /// An account by a digest of its email as logins compare it: a fixed size, however
+    /// long the email a client sends, and no addresses kept in memory.
+    fn account(email: &str) -> Subject {
+        Subject::Account(sha256_hex(email.trim().to_ascii_lowercase().as_bytes()))
+    }
 }
 
 impl LoginThrottle {
     /// When the address or account is locked at `now`: the later lock end (ms).
-    pub fn locked_until(&self, address: IpAddr, account: &str, now: i64) -> Option<i64> {
+    pub fn locked_until(&self, address: IpAddr, email: &str, now: i64) -> Option<i64> {
         let counts = self.lock();
-        [
-            Subject::Address(address),
-            Subject::Account(account.to_string()),
-        ]
-        .iter()
-        .filter_map(|s| counts.by_subject.get(s))
-        .map(|c| c.locked_until)
-        .filter(|&until| until > now)
-        .max()
+        [Subject::Address(address), Subject::account(email)]
+            .iter()
+            .filter_map(|s| counts.by_subject.get(s))
+            .map(|c| c.locked_until)
+            .filter(|&until| until > now)
+            .max()
     }
 
     /// Counts a failed password check against both the address and the account.
-    pub fn failed(&self, address: IpAddr, account: &str, now: i64) {
+    pub fn failed(&self, address: IpAddr, email: &str, now: i64) {
         let mut counts = self.lock();
         if counts.next_sweep <= now {
             counts.by_subject.retain(|_, c| !c.stale(now));
             counts.next_sweep = now + SWEEP_EVERY_MS;
         }
-        for subject in [
-            Subject::Address(address),
-            Subject::Account(account.to_string()),
-        ] {
+        for subject in [Subject::Address(address), Subject::account(email)] {
             let count = counts.by_subject.entry(subject).or_insert(Count {
                 failures: 0,
                 since: now,
@@ -107,10 +106,8 @@ impl LoginThrottle {
 
     /// A successful login forgets the account's failures (not the address's: other
     /// people behind it may still be guessing).
-    pub fn succeeded(&self, account: &str) {
-        self.lock()
-            .by_subject
-            .remove(&Subject::Account(account.to_string()));
+    pub fn succeeded(&self, email: &str) {
+        self.lock().by_subject.remove(&Subject::account(email));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
@@ -126,9 +123,9 @@ mod tests {
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
     const AWAY: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 7));
 
-    fn fail(t: &LoginThrottle, address: IpAddr, account: &str, n: u32, now: i64) {
+    fn fail(t: &LoginThrottle, address: IpAddr, email: &str, n: u32, now: i64) {
         for _ in 0..n {
-            t.failed(address, account, now);
+            t.failed(address, email, now);
         }
     }
 
@@ -167,6 +164,14 @@ mod tests {
         t.failed(HOME, "c@x.test", 1);
         assert_eq!(t.locked_until(AWAY, "a@x.test", 1), None);
         assert_eq!(t.locked_until(HOME, "d@x.test", 1), Some(1 + LOCK_MS));
+    }
+
+    #[test]
+    fn an_account_is_one_whatever_the_case_or_spaces_of_its_email() {
+        let t = LoginThrottle::default();
+        fail(&t, HOME, "A@X.test", MAX_FAILURES - 1, 0);
+        t.failed(AWAY, " a@x.TEST ", 0);
+        assert_eq!(t.locked_until(AWAY, "a@x.test", 0), Some(LOCK_MS));
     }
 
     #[test]
