@@ -38,6 +38,17 @@ pub fn too_many_logins(locked_until: i64, now: i64) -> AppError {
     e
 }
 
+/// 429 `too_many_logins` when the line at the password gate is full: a second's wait.
+fn busy() -> AppError {
+    let mut e = AppError::new(
+        ErrorKind::TooManyRequests,
+        "too_many_logins",
+        "too many logins at once; try again in a second",
+    );
+    e.retry_after = Some(1);
+    e
+}
+
 impl Logins {
     /// Checks an email and password. The same work is done whether or not the email
     /// exists, so neither the answer nor its timing reveals which admins exist.
@@ -54,7 +65,7 @@ impl Logins {
             .await?
             .filter(|a| a.disabled_at.is_none());
         let hash = admin.as_ref().map(|a| a.password_hash.clone());
-        let permit = self.gate.enter().await;
+        let permit = self.gate.enter().await.map_err(|_| busy())?;
         // Attempts that queued at the gate were let in before a lock that began meanwhile.
         self.refuse_if_locked(address, email, clock)?;
         let password = password.to_string();

@@ -87,7 +87,7 @@ async fn the_console_login_form_shows_the_lock_with_429(backend: Backend) {
     );
     let body = resp.text().await.unwrap();
     assert!(
-        body.contains("id=\"login-error\"") && body.contains("Too many failed logins"),
+        body.contains("id=\"login-error\"") && body.contains("Too many login attempts"),
         "{body}"
     );
     app.clock.advance_ms(throttle::LOCK_MS);

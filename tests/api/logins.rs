@@ -118,7 +118,7 @@ async fn a_login_waits_for_a_free_password_check_slot(backend: Backend) {
     let gate = &app.state.logins.gate;
     let mut held = Vec::new();
     while gate.available() > 0 {
-        held.push(gate.enter().await);
+        held.push(gate.enter().await.unwrap());
     }
     let base = app.base.clone();
     let login = tokio::spawn(async move {

@@ -97,11 +97,11 @@ fn refused(req: &HttpRequest, email: &str, e: AppError) -> ConsoleResult<HttpRes
             Some("Email or password is wrong.".into()),
         )),
         (ErrorKind::TooManyRequests, Some(seconds)) => {
-            let minutes = seconds.div_ceil(60);
-            let message = format!(
-                "Too many failed logins from this address or for this account; try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
+            let wait = match seconds.div_ceil(60) {
+                1 => "a minute".to_string(),
+                minutes => format!("{minutes} minutes"),
+            };
+            let message = format!("Too many login attempts; try again in {wait}.");
             let mut response = page(req, StatusCode::TOO_MANY_REQUESTS, email, Some(message));
             response.headers_mut().insert(
                 RETRY_AFTER,
