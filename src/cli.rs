@@ -1,4 +1,4 @@
-//! The command line: `serve [--demo]`, `migrate`, `admin create`.
+//! The command line: `serve [--demo]`, `migrate`, `admin create|password|role`.
 
 use clap::{Parser, Subcommand};
 
@@ -129,6 +129,20 @@ pub enum AdminCommand {
         /// owner, admin or viewer (the first admin defaults to owner, later ones to admin).
         #[arg(long)]
         role: Option<String>,
+    },
+    /// Set an admin's password; every session of that admin ends.
+    Password {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Change an admin's role (owner, admin or viewer); every session of that admin ends.
+    Role {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
     },
 }
 

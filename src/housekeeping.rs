@@ -1,7 +1,7 @@
 //! Housekeeping loops of one shape (`periodically`): purge expired dedup keys, purge
 //! event payloads past the plan's retention (keeping the identity billing and audit need,
 //! with no PII), end deliveries that waited past their destination's age limit
-//! (`dispatch::expiry`), recompute hard-limit reservations so a crash never leaks headroom, and
+//! (`dispatch::expiry`), purge expired admin sessions, recompute hard-limit reservations so a crash never leaks headroom, and
 //! keep the planner's statistics of the queue's tables fresh after a burst.
 
 use std::future::Future;
@@ -114,6 +114,17 @@ pub fn spawn(
             crate::dispatch::expiry::EVERY,
             |db, now| {
                 Box::pin(async move { crate::dispatch::expiry::expire_waiting(&db, now).await })
+            },
+        ),
+        job(
+            "purge_admin_sessions",
+            Duration::from_secs(600),
+            |db, now| {
+                Box::pin(async move {
+                    crate::accounts::sessions::purge_expired(&db, now)
+                        .await
+                        .map_err(|e| DbErr::Custom(e.to_string()))
+                })
             },
         ),
         job(

@@ -155,7 +155,50 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("admin {} created with role {}", admin.email, admin.role);
             Ok(())
         }
+        Command::Admin {
+            command: AdminCommand::Password { email, password },
+        } => {
+            let (db, admin) = existing_admin(&config, &email).await?;
+            accounts::change_password(&db, admin.id, &password, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!(
+                "password of {} changed; their sessions have ended",
+                admin.email
+            );
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Role { email, role },
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be owner, admin or viewer"))?;
+            let (db, admin) = existing_admin(&config, &email).await?;
+            accounts::change_role(&db, admin.id, role, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!(
+                "{} is now {}; their sessions have ended",
+                admin.email,
+                role.as_str()
+            );
+            Ok(())
+        }
     }
+}
+
+/// The database (migrated) and the admin with this email, or an error naming the email.
+async fn existing_admin(
+    config: &Config,
+    email: &str,
+) -> anyhow::Result<(Db, kickin::entities::admins::Model)> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let admin = accounts::find_by_email(&db.conn, email)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?
+        .ok_or_else(|| anyhow::anyhow!("no admin has the email {email}"))?;
+    Ok((db, admin))
 }
 
 async fn loadtest(command: LoadtestCommand, config: &Config) -> anyhow::Result<()> {

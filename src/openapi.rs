@@ -40,7 +40,7 @@ impl Modify for Security {
         admin::deliveries::get_usage,
         admin::billing::create_run, admin::billing::list_invoices, admin::billing::get_invoice,
         admin::billing::reconciliation_csv,
-        admin::session::create_session,
+        admin::session::create_session, admin::session::delete_session,
         admin::plans::list_plans, admin::plans::create_plan, admin::plans::get_plan, admin::plans::update_plan,
         admin::tenants::list_tenants, admin::tenants::create_tenant, admin::tenants::get_tenant,
         admin::tenants::update_tenant, admin::tenants::list_api_keys, admin::tenants::issue_api_key,

@@ -27,8 +27,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<Uuid>>>,
     pub dispatcher: Arc<Dispatcher>,
-    /// Failed logins (console and admin API) per client address: 10 a minute.
-    pub login_limiter: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
+    /// The login lock (per address and account) and the password-check gate, shared by
+    /// the console and the admin API.
+    pub logins: Arc<crate::accounts::login::Logins>,
     /// Set when `KICKIN_STRIPE_SECRET_KEY` is.
     pub stripe: Option<Arc<StripeSync>>,
     /// `serve --demo`: the built-in Meta/GA4 sandbox is mounted.
@@ -65,8 +66,6 @@ impl AppState {
             )),
             None => None,
         };
-        let per_minute = Quota::per_minute(NonZeroU32::new(10).expect("10 is not zero"));
-        let login_limiter = Arc::new(RateLimiter::keyed(per_minute));
         // SQLite has one writer: one group at a time. PostgreSQL: while some groups wait
         // for the server, others gather and prepare.
         let slots = match (config.ingest_commits, db.backend()) {
@@ -87,7 +86,7 @@ impl AppState {
             config: Arc::new(config),
             limiter,
             dispatcher,
-            login_limiter,
+            logins: Default::default(),
             stripe,
             demo,
         })

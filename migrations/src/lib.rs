@@ -12,6 +12,7 @@ mod m20261128_000003_billing;
 mod m20261128_000004_audit;
 mod m20261129_000005_queue_order;
 mod m20261201_000006_attempt_markers;
+mod m20261201_000007_admin_sessions;
 mod m20261201_000008_billing_history;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_audit::Migration),
             Box::new(m20261129_000005_queue_order::Migration),
             Box::new(m20261201_000006_attempt_markers::Migration),
+            Box::new(m20261201_000007_admin_sessions::Migration),
             Box::new(m20261201_000008_billing_history::Migration),
         ]
     }

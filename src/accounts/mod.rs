@@ -1,13 +1,18 @@
-//! Operator accounts: admins with roles, Argon2id passwords and signed session tokens.
+//! Operator accounts: admins with roles, Argon2id passwords, server-side sessions behind
+//! signed tokens, and the login lock.
 
+pub mod gate;
+pub mod login;
 pub mod passwords;
 pub mod sessions;
+pub mod throttle;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::entities::admins;
 use crate::error::{AppError, AppResult};
 
@@ -123,27 +128,67 @@ pub async fn find_active(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Optio
     Ok(admin.filter(|a| a.disabled_at.is_none()))
 }
 
-/// Checks an email and password; the same work is done whether or not the email exists,
-/// so response times do not reveal which admins exist.
-pub async fn authenticate(
+/// The admin behind a session token: the token verifies, its session is active, and the
+/// admin is neither disabled nor of an unknown role. Anything else is 401.
+pub async fn session_admin(
     db: &impl ConnectionTrait,
-    email: &str,
-    password: &str,
-) -> AppResult<admins::Model> {
-    let admin = find_by_email(db, email)
+    keys: &crate::crypto::Keys,
+    token: &str,
+    now_ms: i64,
+) -> AppResult<SessionAdmin> {
+    let claims = sessions::resume(db, keys, token, now_ms).await?;
+    let admin = find_active(db, claims.sub)
         .await?
-        .filter(|a| a.disabled_at.is_none());
-    let hash = admin
-        .as_ref()
-        .map(|a| a.password_hash.as_str())
-        .unwrap_or(passwords::DUMMY_HASH.as_str());
-    let password = password.to_string();
-    let hash_owned = hash.to_string();
-    let ok = tokio::task::spawn_blocking(move || passwords::verify(&password, &hash_owned))
-        .await
-        .unwrap_or(false);
-    match admin {
-        Some(admin) if ok => Ok(admin),
-        _ => Err(AppError::unauthorized("email or password is wrong")),
+        .ok_or_else(|| AppError::unauthorized("session is not valid"))?;
+    let role =
+        Role::parse(&admin.role).ok_or_else(|| AppError::unauthorized("session is not valid"))?;
+    Ok(SessionAdmin {
+        session_id: claims.jti,
+        admin,
+        role,
+    })
+}
+
+pub struct SessionAdmin {
+    pub session_id: Uuid,
+    pub admin: admins::Model,
+    pub role: Role,
+}
+
+/// Sets an admin's password and ends all their sessions in the same transaction: whoever
+/// held the old password is signed out with it.
+pub async fn change_password(db: &Db, id: Uuid, password: &str, now: i64) -> AppResult<()> {
+    if password.len() < MIN_PASSWORD {
+        return Err(AppError::invalid(
+            "password",
+            format!("password must be at least {MIN_PASSWORD} characters"),
+        ));
     }
+    let hash = passwords::hash(password);
+    update_and_end_sessions(db, id, now, |row| row.password_hash = Set(hash)).await
+}
+
+/// Changes an admin's role and ends all their sessions, so no session keeps the old role.
+pub async fn change_role(db: &Db, id: Uuid, role: Role, now: i64) -> AppResult<()> {
+    update_and_end_sessions(db, id, now, |row| row.role = Set(role.as_str().to_string())).await
+}
+
+async fn update_and_end_sessions(
+    db: &Db,
+    id: Uuid,
+    now: i64,
+    change: impl FnOnce(&mut admins::ActiveModel),
+) -> AppResult<()> {
+    let txn = db.begin_write().await?;
+    let admin = admins::Entity::find_by_id(id)
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("admin"))?;
+    let mut row: admins::ActiveModel = admin.into();
+    change(&mut row);
+    row.updated_at = Set(now);
+    row.update(&*txn).await?;
+    sessions::end_all_of(&*txn, id, now).await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -1,13 +1,18 @@
-//! Admin session tokens: HS256 JWTs signed with a key derived from `KICKIN_SECRET_KEY`,
-//! valid for `SESSION_TTL_MS`. The admin is re-read on every request, so disabling an
-//! admin ends their sessions at once.
+//! Admin sessions: HS256 JWTs signed with a key derived from `KICKIN_SECRET_KEY`, valid
+//! for `SESSION_TTL_MS`, each backed by an `admin_sessions` row (the token's `jti`). The
+//! row is what makes a session end on the server: logging out, a password change or a
+//! role change marks it revoked, and a valid signature alone no longer gets in.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::clock::MS_PER_HOUR;
 use crate::crypto::Keys;
+use crate::db::Db;
+use crate::entities::admin_sessions;
 use crate::error::{AppError, AppResult};
 
 pub const SESSION_TTL_MS: i64 = 12 * MS_PER_HOUR;
@@ -15,29 +20,85 @@ pub const SESSION_TTL_MS: i64 = 12 * MS_PER_HOUR;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: Uuid,
+    /// The session row; tokens without one (issued before sessions were stored) are refused.
+    pub jti: Uuid,
     pub role: String,
     /// Seconds since the epoch, as JWT requires.
     pub iat: i64,
     pub exp: i64,
 }
 
-/// Issues a token for an admin; returns it with its expiry (ms).
-pub fn issue(keys: &Keys, admin_id: Uuid, role: &str, now_ms: i64) -> AppResult<(String, i64)> {
+/// Where a stored session stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    Active,
+    Revoked,
+    Expired,
+}
+
+pub fn state_of(row: &admin_sessions::Model, now_ms: i64) -> SessionState {
+    if row.revoked_at.is_some() {
+        SessionState::Revoked
+    } else if row.expires_at <= now_ms {
+        SessionState::Expired
+    } else {
+        SessionState::Active
+    }
+}
+
+/// A started session: the token to hand out and when it expires (ms).
+pub struct Started {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+/// Starts a session for an admin: stores its row, then signs its token.
+pub async fn start(
+    db: &Db,
+    keys: &Keys,
+    admin_id: Uuid,
+    role: &str,
+    now_ms: i64,
+) -> AppResult<Started> {
+    let id = Uuid::now_v7();
     let expires_at = now_ms + SESSION_TTL_MS;
+    let token = sign(keys, id, admin_id, role, now_ms, expires_at)?;
+    let txn = db.begin_write().await?;
+    admin_sessions::ActiveModel {
+        id: Set(id),
+        admin_id: Set(admin_id),
+        created_at: Set(now_ms),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Started { token, expires_at })
+}
+
+fn sign(
+    keys: &Keys,
+    id: Uuid,
+    admin_id: Uuid,
+    role: &str,
+    now_ms: i64,
+    expires_at: i64,
+) -> AppResult<String> {
     let claims = Claims {
         sub: admin_id,
+        jti: id,
         role: role.to_string(),
         iat: now_ms / 1000,
         exp: expires_at / 1000,
     };
     let key = EncodingKey::from_secret(keys.session_key())
         .map_err(|_| AppError::internal("session key unusable"))?;
-    let token = encode(&Header::new(Algorithm::HS256), &claims, &key)
-        .map_err(|_| AppError::internal("could not sign the session"))?;
-    Ok((token, expires_at))
+    encode(&Header::new(Algorithm::HS256), &claims, &key)
+        .map_err(|_| AppError::internal("could not sign the session"))
 }
 
-/// Verifies signature and expiry against the application clock.
+/// Verifies signature and expiry against the application clock (not the stored row).
 pub fn verify(keys: &Keys, token: &str, now_ms: i64) -> AppResult<Claims> {
     let key = DecodingKey::from_secret(keys.session_key())
         .map_err(|_| AppError::internal("session key unusable"))?;
@@ -52,28 +113,121 @@ pub fn verify(keys: &Keys, token: &str, now_ms: i64) -> AppResult<Claims> {
     Ok(data.claims)
 }
 
+/// Verifies a token and that its stored session is still active.
+pub async fn resume(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    token: &str,
+    now_ms: i64,
+) -> AppResult<Claims> {
+    let claims = verify(keys, token, now_ms)?;
+    let row = admin_sessions::Entity::find_by_id(claims.jti)
+        .one(db)
+        .await?;
+    match row {
+        Some(row)
+            if row.admin_id == claims.sub && state_of(&row, now_ms) == SessionState::Active =>
+        {
+            Ok(claims)
+        }
+        _ => Err(AppError::unauthorized("session has ended, log in again")),
+    }
+}
+
+/// Ends one session (logout).
+pub async fn end(db: &Db, session_id: Uuid, now_ms: i64) -> AppResult<()> {
+    let txn = db.begin_write().await?;
+    revoke(&*txn, admin_sessions::Column::Id.eq(session_id), now_ms).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of an admin, inside the caller's write transaction (so the change
+/// that calls for it and the revocation commit together).
+pub async fn end_all_of(db: &impl ConnectionTrait, admin_id: Uuid, now_ms: i64) -> AppResult<u64> {
+    revoke(db, admin_sessions::Column::AdminId.eq(admin_id), now_ms).await
+}
+
+async fn revoke(
+    db: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+    now_ms: i64,
+) -> AppResult<u64> {
+    let result = admin_sessions::Entity::update_many()
+        .col_expr(admin_sessions::Column::RevokedAt, Expr::value(now_ms))
+        .filter(which)
+        .filter(admin_sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Deletes the rows of sessions that have expired (revoked or not): their tokens are
+/// refused by their expiry anyway. Returns how many were deleted.
+pub async fn purge_expired(db: &Db, now_ms: i64) -> AppResult<u64> {
+    let txn = db.begin_write().await?;
+    let result = admin_sessions::Entity::delete_many()
+        .filter(admin_sessions::Column::ExpiresAt.lte(now_ms))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(result.rows_affected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn keys() -> Keys {
+        Keys::derive("0123456789abcdef0123456789abcdef")
+    }
+
     #[test]
     fn a_token_verifies_until_it_expires() {
-        let keys = Keys::derive("0123456789abcdef0123456789abcdef");
-        let id = Uuid::now_v7();
-        let (token, expires) = issue(&keys, id, "admin", 1_000_000).unwrap();
-        assert_eq!(verify(&keys, &token, 1_000_000).unwrap().sub, id);
-        assert!(verify(&keys, &token, expires).is_err());
+        let (id, admin) = (Uuid::now_v7(), Uuid::now_v7());
+        let token = sign(
+            &keys(),
+            id,
+            admin,
+            "admin",
+            1_000_000,
+            1_000_000 + SESSION_TTL_MS,
+        )
+        .unwrap();
+        let claims = verify(&keys(), &token, 1_000_000).unwrap();
+        assert_eq!((claims.sub, claims.jti), (admin, id));
+        assert!(verify(&keys(), &token, 1_000_000 + SESSION_TTL_MS).is_err());
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
-        let (token, _) = issue(
-            &Keys::derive("0123456789abcdef0123456789abcdef"),
+        let token = sign(
+            &keys(),
+            Uuid::now_v7(),
             Uuid::now_v7(),
             "admin",
             0,
+            SESSION_TTL_MS,
         )
         .unwrap();
         assert!(verify(&Keys::derive("fedcba9876543210fedcba9876543210"), &token, 0).is_err());
+    }
+
+    #[test]
+    fn a_revoked_session_stays_revoked_and_an_old_one_expires() {
+        let row = admin_sessions::Model {
+            id: Uuid::now_v7(),
+            admin_id: Uuid::now_v7(),
+            created_at: 0,
+            expires_at: 100,
+            revoked_at: None,
+        };
+        assert_eq!(state_of(&row, 99), SessionState::Active);
+        assert_eq!(state_of(&row, 100), SessionState::Expired);
+        let revoked = admin_sessions::Model {
+            revoked_at: Some(50),
+            ..row
+        };
+        assert_eq!(state_of(&revoked, 60), SessionState::Revoked);
     }
 }

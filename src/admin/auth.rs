@@ -1,5 +1,6 @@
 //! The admin extractor: `Authorization: Bearer <session token>` → the admin and role.
-//! The admin row is re-read per request, so a disabled admin is locked out at once.
+//! The session row and the admin row are re-read per request, so a logout, a disabled
+//! admin or a password or role change locks the token out at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,13 +8,15 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use uuid::Uuid;
 
-use crate::accounts::{self, Role, sessions};
+use crate::accounts::{self, Role};
 use crate::api::auth::bearer;
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
 
 pub struct Admin {
     pub id: Uuid,
+    /// The session this request came with (what logging out ends).
+    pub session_id: Uuid,
     pub email: String,
     pub role: Role,
 }
@@ -56,16 +59,14 @@ impl FromRequest for Admin {
             let token = token.ok_or_else(|| {
                 AppError::unauthorized("send the session token as Authorization: Bearer <token>")
             })?;
-            let claims = sessions::verify(&state.keys, &token, state.clock.now_ms())?;
-            let admin = accounts::find_active(&state.db.conn, claims.sub)
-                .await?
-                .ok_or_else(|| AppError::unauthorized("session is not valid"))?;
-            let role = Role::parse(&admin.role)
-                .ok_or_else(|| AppError::unauthorized("session is not valid"))?;
+            let signed_in =
+                accounts::session_admin(&state.db.conn, &state.keys, &token, state.clock.now_ms())
+                    .await?;
             Ok(Admin {
-                id: admin.id,
-                email: admin.email,
-                role,
+                id: signed_in.admin.id,
+                session_id: signed_in.session_id,
+                email: signed_in.admin.email,
+                role: signed_in.role,
             })
         })
     }

@@ -16,6 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/api")
             .route("/session", web::post().to(session::create_session))
+            .route("/session", web::delete().to(session::delete_session))
             .route("/plans", web::get().to(plans::list_plans))
             .route("/plans", web::post().to(plans::create_plan))
             .route("/plans/{id}", web::get().to(plans::get_plan))

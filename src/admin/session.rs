@@ -1,9 +1,11 @@
-//! `POST /admin/api/session`: email + password → session token.
+//! `POST /admin/api/session`: email + password → session token (refused while the
+//! address or account is locked); `DELETE /admin/api/session`: ends the session.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, sessions};
+use super::auth::Admin;
+use crate::accounts::sessions;
 use crate::clock::rfc3339;
 use crate::error::AppResult;
 use crate::startup::AppState;
@@ -20,37 +22,50 @@ pub struct SessionOut {
     pub expires_at: String,
 }
 
+/// The client's address as the login lock counts it: the TCP peer, which a client cannot
+/// choose (forwarded headers can be forged, so they are not trusted here).
+pub fn client_address(req: &HttpRequest) -> std::net::IpAddr {
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}
+
 #[utoipa::path(post, path = "/admin/api/session", tag = "admin", request_body = SessionIn,
-    responses((status = 200, body = SessionOut), (status = 401)))]
+    responses((status = 200, body = SessionOut), (status = 401),
+        (status = 429, description = "too_many_logins: the address or account is locked after repeated failures; every attempt, the right password included, is refused until Retry-After")))]
 pub async fn create_session(
-    req: actix_web::HttpRequest,
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<SessionIn>,
 ) -> AppResult<HttpResponse> {
-    let admin = match accounts::authenticate(&state.db.conn, &body.email, &body.password).await {
-        Ok(admin) => admin,
-        // Failed attempts are limited per address (the console's login form shares the limit).
-        Err(e) => {
-            let ip = req
-                .peer_addr()
-                .map(|a| a.ip())
-                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-            if state.login_limiter.check_key(&ip).is_err() {
-                let mut limited = crate::error::AppError::new(
-                    crate::error::ErrorKind::TooManyRequests,
-                    "rate_limited",
-                    "too many failed logins from this address; wait a minute",
-                );
-                limited.retry_after = Some(60);
-                return Err(limited);
-            }
-            return Err(e);
-        }
-    };
-    let (token, expires_at) =
-        sessions::issue(&state.keys, admin.id, &admin.role, state.clock.now_ms())?;
+    let admin = state
+        .logins
+        .attempt(
+            &state.db.conn,
+            &state.clock,
+            client_address(&req),
+            &body.email,
+            &body.password,
+        )
+        .await?;
+    let started = sessions::start(
+        &state.db,
+        &state.keys,
+        admin.id,
+        &admin.role,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(SessionOut {
-        token,
-        expires_at: rfc3339(expires_at),
+        token: started.token,
+        expires_at: rfc3339(started.expires_at),
     }))
+}
+
+#[utoipa::path(delete, path = "/admin/api/session", tag = "admin",
+    responses((status = 204, description = "the session has ended: its token is refused from now on"), (status = 401)),
+    security(("admin_session" = [])))]
+pub async fn delete_session(admin: Admin, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    sessions::end(&state.db, admin.session_id, state.clock.now_ms()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,7 @@
 //! sea-orm entities mirroring `migrations/` one to one (no hand-written logic here;
 //! domain code lives in the domain modules). Timestamps are epoch milliseconds.
 
+pub mod admin_sessions;
 pub mod admins;
 pub mod api_keys;
 pub mod audit_log;

@@ -1,5 +1,8 @@
-//! Log in (rate limited per address) and log out.
+//! Log in (refused while the address or account is locked) and log out (the session
+//! ends on the server, not only in the browser).
 
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -7,8 +10,10 @@ use super::error::{ConsoleError, ConsoleResult};
 use super::forms::{Form, field};
 use super::see_other;
 use super::session::{self, ConsoleAdmin, LOGIN_CSRF_COOKIE, check_csrf};
-use crate::accounts::{self, sessions};
+use crate::accounts::sessions;
+use crate::admin::session::client_address;
 use crate::crypto::random_token;
+use crate::error::{AppError, ErrorKind};
 use crate::startup::AppState;
 
 #[derive(Template)]
@@ -19,12 +24,7 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn page(
-    req: &HttpRequest,
-    status: actix_web::http::StatusCode,
-    email: &str,
-    error: Option<String>,
-) -> HttpResponse {
+fn page(req: &HttpRequest, status: StatusCode, email: &str, error: Option<String>) -> HttpResponse {
     let csrf = random_token(16);
     let body = LoginPage {
         csrf: csrf.clone(),
@@ -40,7 +40,7 @@ fn page(
 }
 
 pub async fn show(req: HttpRequest) -> HttpResponse {
-    page(&req, actix_web::http::StatusCode::OK, "", None)
+    page(&req, StatusCode::OK, "", None)
 }
 
 pub async fn submit(
@@ -54,51 +54,73 @@ pub async fn submit(
         .unwrap_or_default();
     check_csrf(&expected, &form)?;
     let email = field(&form, "email");
-    match accounts::authenticate(&state.db.conn, email, field(&form, "password")).await {
-        Ok(admin) => {
-            let (token, _) =
-                sessions::issue(&state.keys, admin.id, &admin.role, state.clock.now_ms())?;
-            let mut response = see_other("/admin");
-            response
-                .add_cookie(&session::session_cookie(&req, &token))
-                .map_err(|_| ConsoleError::Login)?;
-            response
-                .add_removal_cookie(&session::expired_cookie(&req, LOGIN_CSRF_COOKIE))
-                .ok();
+    let attempt = state
+        .logins
+        .attempt(
+            &state.db.conn,
+            &state.clock,
+            client_address(&req),
+            email,
+            field(&form, "password"),
+        )
+        .await;
+    let admin = match attempt {
+        Ok(admin) => admin,
+        Err(e) => return refused(&req, email, e),
+    };
+    let started = sessions::start(
+        &state.db,
+        &state.keys,
+        admin.id,
+        &admin.role,
+        state.clock.now_ms(),
+    )
+    .await?;
+    let mut response = see_other("/admin");
+    response
+        .add_cookie(&session::session_cookie(&req, &started.token))
+        .map_err(|_| ConsoleError::Login)?;
+    response
+        .add_removal_cookie(&session::expired_cookie(&req, LOGIN_CSRF_COOKIE))
+        .ok();
+    Ok(response)
+}
+
+/// The login form again, saying why: wrong credentials (401) or a lock (429 with
+/// `Retry-After`). Other errors (the database) are not a wrong password.
+fn refused(req: &HttpRequest, email: &str, e: AppError) -> ConsoleResult<HttpResponse> {
+    match (e.kind, e.retry_after) {
+        (ErrorKind::Unauthorized, _) => Ok(page(
+            req,
+            StatusCode::UNAUTHORIZED,
+            email,
+            Some("Email or password is wrong.".into()),
+        )),
+        (ErrorKind::TooManyRequests, Some(seconds)) => {
+            let wait = match seconds.div_ceil(60) {
+                1 => "a minute".to_string(),
+                minutes => format!("{minutes} minutes"),
+            };
+            let message = format!("Too many login attempts; try again in {wait}.");
+            let mut response = page(req, StatusCode::TOO_MANY_REQUESTS, email, Some(message));
+            response.headers_mut().insert(
+                RETRY_AFTER,
+                HeaderValue::from_str(&seconds.to_string()).expect("digits are a header value"),
+            );
             Ok(response)
         }
-        Err(_) => {
-            // Failed attempts are limited per address; correct logins are never held back.
-            let ip = req
-                .peer_addr()
-                .map(|a| a.ip())
-                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-            if state.login_limiter.check_key(&ip).is_err() {
-                let error =
-                    Some("Too many failed logins; wait a minute and try again.".to_string());
-                return Ok(page(
-                    &req,
-                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                    email,
-                    error,
-                ));
-            }
-            Ok(page(
-                &req,
-                actix_web::http::StatusCode::UNAUTHORIZED,
-                email,
-                Some("Email or password is wrong.".into()),
-            ))
-        }
+        _ => Err(ConsoleError::App(e)),
     }
 }
 
 pub async fn logout(
     req: HttpRequest,
+    state: web::Data<AppState>,
     admin: ConsoleAdmin,
     form: web::Form<Form>,
 ) -> ConsoleResult<HttpResponse> {
     check_csrf(&admin.csrf, &form)?;
+    sessions::end(&state.db, admin.session_id, state.clock.now_ms()).await?;
     let mut response = see_other("/admin/login");
     response
         .add_removal_cookie(&session::expired_cookie(&req, session::SESSION_COOKIE))

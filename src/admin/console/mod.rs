@@ -1,13 +1,15 @@
 //! The web console: server-rendered pages from `templates/`, usable without JavaScript,
 //! driving the same domain services as the admin JSON API. Every page needs a session
 //! cookie (anonymous → 303 to the login page); every form carries a CSRF token; viewers
-//! read only; owners also manage admins.
+//! read only; owners also manage admins. Every response carries the security headers of
+//! `headers`.
 
 mod admins;
 mod billing;
 mod dashboard;
 pub mod error;
 mod forms;
+mod headers;
 mod login;
 mod plans;
 pub mod session;
@@ -66,6 +68,7 @@ async fn stylesheet() -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
+            .wrap(actix_web::middleware::from_fn(headers::secure_headers))
             .route("/static/kickin.css", web::get().to(stylesheet))
             .route("/login", web::get().to(login::show))
             .route("/login", web::post().to(login::submit))

@@ -1,6 +1,7 @@
 //! Console sessions: the signed session JWT travels in an HttpOnly, SameSite=Strict
 //! cookie (Secure over TLS); every form carries a CSRF token derived from the session
-//! (the login form uses a double-submit cookie); logins are rate limited per address.
+//! (the login form uses a double-submit cookie). The cookie is only worth its stored
+//! session: after logout (or a password or role change) the same cookie is refused.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use super::error::ConsoleError;
 use crate::accounts::{self, Role, sessions};
 use crate::crypto::{Keys, sha256_hex};
+use crate::error::ErrorKind;
 use crate::startup::AppState;
 
 pub const SESSION_COOKIE: &str = "kickin_session";
@@ -21,6 +23,8 @@ pub const CSRF_FIELD: &str = "csrf_token";
 /// The signed-in admin of a console request.
 pub struct ConsoleAdmin {
     pub id: Uuid,
+    /// The stored session behind the cookie (what logging out ends).
+    pub session_id: Uuid,
     pub email: String,
     pub role: Role,
     pub csrf: String,
@@ -125,16 +129,18 @@ impl FromRequest for ConsoleAdmin {
         Box::pin(async move {
             let state = state.ok_or(ConsoleError::Login)?;
             let token = token.ok_or(ConsoleError::Login)?;
-            let claims = sessions::verify(&state.keys, &token, state.clock.now_ms())
-                .map_err(|_| ConsoleError::Login)?;
-            let admin = accounts::find_active(&state.db.conn, claims.sub)
-                .await?
-                .ok_or(ConsoleError::Login)?;
-            let role = Role::parse(&admin.role).ok_or(ConsoleError::Login)?;
+            let signed_in =
+                accounts::session_admin(&state.db.conn, &state.keys, &token, state.clock.now_ms())
+                    .await
+                    .map_err(|e| match e.kind {
+                        ErrorKind::Unauthorized => ConsoleError::Login,
+                        _ => ConsoleError::App(e),
+                    })?;
             Ok(ConsoleAdmin {
-                id: admin.id,
-                email: admin.email,
-                role,
+                id: signed_in.admin.id,
+                session_id: signed_in.session_id,
+                email: signed_in.admin.email,
+                role: signed_in.role,
                 csrf: csrf_for(&state.keys, &token),
             })
         })
