@@ -11,6 +11,7 @@ mod m20261128_000002_limits;
 mod m20261128_000003_billing;
 mod m20261128_000004_audit;
 mod m20261129_000005_queue_order;
+mod m20261201_000009_reconciliation_index;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_billing::Migration),
             Box::new(m20261128_000004_audit::Migration),
             Box::new(m20261129_000005_queue_order::Migration),
+            Box::new(m20261201_000009_reconciliation_index::Migration),
         ]
     }
 }

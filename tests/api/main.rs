@@ -12,6 +12,7 @@ mod dedup;
 mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;
+mod export;
 mod faults;
 mod group_commit;
 mod ingest;
