@@ -109,7 +109,10 @@ async fn check_plan(db: &impl ConnectionTrait, plan_id: Uuid) -> AppResult<()> {
     match plans::get(db, plan_id).await {
         Ok(plan) if plan.model.archived_at.is_none() => Ok(()),
         Ok(_) => Err(AppError::invalid("plan_id", "this plan is archived")),
-        Err(_) => Err(AppError::invalid("plan_id", "no plan has this id")),
+        Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
+            Err(AppError::invalid("plan_id", "no plan has this id"))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -181,6 +184,7 @@ pub async fn update(
     now: i64,
 ) -> AppResult<tenants::Model> {
     let current = get(db, id).await?;
+    let current_plan = current.plan_id;
     let mut active: tenants::ActiveModel = current.into();
     if let Some(name) = patch.name {
         active.name = Set(check_name(&name)?);
@@ -196,7 +200,9 @@ pub async fn update(
     if let Some(require) = patch.require_event_id {
         active.require_event_id = Set(require);
     }
-    if let Some(plan_id) = patch.plan_id {
+    // Keeping the plan it has is no change, even when that plan is archived since
+    // (tenants on an archived plan keep it).
+    if let Some(plan_id) = patch.plan_id.filter(|p| *p != current_plan) {
         if let Some(plan_id) = plan_id {
             check_plan(db, plan_id).await?;
         }

@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod billing;
 mod console;
+mod console_forms;
 mod dedup;
 mod dispatch;
 mod dispatch_crash;

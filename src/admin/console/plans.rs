@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Form, field, fields, record};
+use super::forms::{Posted, record};
 use super::session::ConsoleAdmin;
 use super::{Layout, see_other};
 use crate::audit::Change;
@@ -27,6 +28,35 @@ struct ListPage {
     plans: Vec<PlanOut>,
 }
 
+/// The plan form as posted: a field the post does not carry is `None` and keeps the
+/// value it had (the stored plan's when editing), never a default.
+#[derive(Deserialize)]
+pub struct PlanPost {
+    code: Option<String>,
+    name: Option<String>,
+    currency: Option<String>,
+    monthly_fee: Option<String>,
+    tier_mode: Option<String>,
+    limit_mode: Option<String>,
+    hard_limit: Option<String>,
+    max_destinations: Option<String>,
+    max_api_keys: Option<String>,
+    retention_days: Option<String>,
+    #[serde(default)]
+    tier_up_to: Vec<String>,
+    #[serde(default)]
+    tier_price: Vec<String>,
+    #[serde(default)]
+    tier_remove: Vec<String>,
+    action: Option<String>,
+}
+
+impl PlanPost {
+    fn action(&self) -> &str {
+        self.action.as_deref().unwrap_or_default()
+    }
+}
+
 /// The form as typed, so it re-renders exactly after an error.
 #[derive(Default, Clone)]
 pub struct PlanForm {
@@ -41,6 +71,9 @@ pub struct PlanForm {
     max_destinations: String,
     max_api_keys: String,
     retention_days: String,
+    /// The post had a different number of "up to" and price fields: no guessing which
+    /// tier lost which.
+    ragged_tiers: bool,
 }
 
 pub struct PreviewRow {
@@ -111,33 +144,41 @@ impl PlanForm {
             max_destinations: opt(m.max_destinations),
             max_api_keys: opt(m.max_api_keys),
             retention_days: m.retention_days.to_string(),
+            ragged_tiers: false,
         }
     }
 
-    /// Reads the posted form; rows ticked "remove" are dropped.
-    fn from_post(form: &Form) -> Self {
-        let removed: Vec<&str> = fields(form, "tier_remove");
-        let tiers = fields(form, "tier_up_to")
-            .into_iter()
-            .zip(fields(form, "tier_price"))
-            .enumerate()
-            .filter(|(i, _)| !removed.contains(&i.to_string().as_str()))
-            .map(|(_, (up, price))| (up.to_string(), price.to_string()))
-            .collect();
-        let get = |name| field(form, name).to_string();
-        PlanForm {
-            code: get("code"),
-            name: get("name"),
-            currency: get("currency"),
-            monthly_fee: get("monthly_fee"),
-            tier_mode: get("tier_mode"),
-            tiers,
-            limit_mode: get("limit_mode"),
-            hard_limit: get("hard_limit"),
-            max_destinations: get("max_destinations"),
-            max_api_keys: get("max_api_keys"),
-            retention_days: get("retention_days"),
+    /// The posted fields over `self`; tier rows ticked "remove" are dropped, and a post
+    /// without tier fields keeps the tiers.
+    fn overlay(mut self, post: &PlanPost) -> Self {
+        let set = |slot: &mut String, value: &Option<String>| {
+            if let Some(v) = value {
+                *slot = v.trim().to_string();
+            }
+        };
+        set(&mut self.code, &post.code);
+        set(&mut self.name, &post.name);
+        set(&mut self.currency, &post.currency);
+        set(&mut self.monthly_fee, &post.monthly_fee);
+        set(&mut self.tier_mode, &post.tier_mode);
+        set(&mut self.limit_mode, &post.limit_mode);
+        set(&mut self.hard_limit, &post.hard_limit);
+        set(&mut self.max_destinations, &post.max_destinations);
+        set(&mut self.max_api_keys, &post.max_api_keys);
+        set(&mut self.retention_days, &post.retention_days);
+        if !(post.tier_up_to.is_empty() && post.tier_price.is_empty()) {
+            self.ragged_tiers = post.tier_up_to.len() != post.tier_price.len();
+            let removed = |i: usize| post.tier_remove.iter().any(|r| r.trim() == i.to_string());
+            self.tiers = post
+                .tier_up_to
+                .iter()
+                .zip(&post.tier_price)
+                .enumerate()
+                .filter(|(i, _)| !removed(*i))
+                .map(|(_, (up, price))| (up.trim().to_string(), price.trim().to_string()))
+                .collect();
         }
+        self
     }
 
     /// The form as a plan, or the field at fault and why.
@@ -150,6 +191,15 @@ impl PlanForm {
                     .map(Some)
                     .map_err(|_| (name.to_string(), format!("{name} must be a whole number")))
             }
+        };
+        if self.ragged_tiers {
+            return Err(fault(
+                "tiers",
+                "every tier row needs an up to and a price field",
+            ));
+        }
+        let required = |name: &str, v: &str| {
+            number(name, v)?.ok_or_else(|| fault(name, &format!("{name} is required")))
         };
         let mut tiers = Vec::new();
         // Blank rows are room to type into, not tiers.
@@ -166,19 +216,24 @@ impl PlanForm {
                 price_per_1000,
             });
         }
-        let small = |name: &str, v: &str| number(name, v).map(|n| n.map(|n| n as i32));
+        // Clamped, not wrapped: an out-of-range count reaches validation, which names
+        // the field and its bounds.
+        let small = |name: &str, v: &str| {
+            number(name, v).map(|n| n.map(|n| n.clamp(i32::MIN.into(), i32::MAX.into()) as i32))
+        };
         let plan = PlanIn {
             code: self.code.clone(),
             name: self.name.clone(),
             currency: self.currency.clone(),
-            monthly_fee: number("monthly_fee", &self.monthly_fee)?.unwrap_or(0),
+            monthly_fee: required("monthly_fee", &self.monthly_fee)?,
             tier_mode: self.tier_mode.clone(),
             tiers,
             limit_mode: self.limit_mode.clone(),
             hard_limit: number("hard_limit", &self.hard_limit)?,
             max_destinations: small("max_destinations", &self.max_destinations)?,
             max_api_keys: small("max_api_keys", &self.max_api_keys)?,
-            retention_days: small("retention_days", &self.retention_days)?.unwrap_or(30),
+            retention_days: small("retention_days", &self.retention_days)?
+                .ok_or_else(|| fault("retention_days", "retention_days is required"))?,
         };
         plans::validate(&plan).map_err(|e| {
             let field = e.field.unwrap_or_default();
@@ -191,6 +246,10 @@ impl PlanForm {
         })?;
         Ok(plan)
     }
+}
+
+fn fault(field: &str, message: &str) -> (String, String) {
+    (field.to_string(), message.to_string())
 }
 
 fn preview(form: &PlanForm) -> Vec<PreviewRow> {
@@ -285,20 +344,22 @@ pub async fn edit(
     ))
 }
 
-/// Handles the non-saving buttons; `None` means "save".
+/// Handles the non-saving buttons; `None` means "save". `base` is what the form
+/// showed before the post (the stored plan when editing).
 fn non_saving(
     admin: &ConsoleAdmin,
     id: Option<Uuid>,
     archived: bool,
-    post: &Form,
+    base: PlanForm,
+    post: &PlanPost,
 ) -> Option<HttpResponse> {
-    let mut form = PlanForm::from_post(post);
-    match field(post, "action") {
+    let mut form = base.overlay(post);
+    match post.action() {
         "add_row" => form.tiers.push((String::new(), String::new())),
         "preview" => {}
         _ => return None,
     }
-    let fault = if field(post, "action") == "preview" {
+    let fault = if post.action() == "preview" {
         form.to_plan().err()
     } else {
         None
@@ -312,13 +373,14 @@ fn non_saving(
 pub async fn create(
     admin: ConsoleAdmin,
     state: web::Data<AppState>,
-    post: web::Form<Form>,
+    post: Posted<PlanPost>,
 ) -> ConsoleResult<HttpResponse> {
-    admin.check_write(&post)?;
-    if let Some(response) = non_saving(&admin, None, false, &post) {
+    admin.check_write(post.csrf())?;
+    let post = &post.form;
+    if let Some(response) = non_saving(&admin, None, false, PlanForm::default(), post) {
         return Ok(response);
     }
-    let form = PlanForm::from_post(&post);
+    let form = PlanForm::default().overlay(post);
     let plan = match form.to_plan() {
         Ok(plan) => plan,
         Err(fault) => {
@@ -352,15 +414,17 @@ pub async fn update(
     admin: ConsoleAdmin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    post: web::Form<Form>,
+    post: Posted<PlanPost>,
 ) -> ConsoleResult<HttpResponse> {
-    admin.check_write(&post)?;
+    admin.check_write(post.csrf())?;
+    let post = &post.form;
     let current = plans::get(&state.db.conn, *id).await?;
     let archived = current.model.archived_at.is_some();
-    if let Some(response) = non_saving(&admin, Some(*id), archived, &post) {
+    let shown = PlanForm::from_plan(&current);
+    if let Some(response) = non_saving(&admin, Some(*id), archived, shown.clone(), post) {
         return Ok(response);
     }
-    let patch = match field(&post, "action") {
+    let patch = match post.action() {
         "archive" => PlanPatch {
             archived: Some(true),
             ..PlanPatch::default()
@@ -370,7 +434,7 @@ pub async fn update(
             ..PlanPatch::default()
         },
         _ => {
-            let form = PlanForm::from_post(&post);
+            let form = shown.overlay(post);
             match form.to_plan() {
                 Ok(p) => PlanPatch {
                     name: Some(p.name),
