@@ -14,6 +14,7 @@ use kickin::metering::usage::period_end_ms;
 db_tests!(
     formula_looking_event_names_and_ids_are_neutralized_in_the_export,
     an_export_longer_than_one_chunk_is_complete_and_in_order,
+    the_export_index_migration_goes_down_and_up_again,
 );
 
 /// An app whose Meta destination answers, and a tenant on a plan with `events` sent
@@ -176,4 +177,32 @@ async fn an_export_longer_than_one_chunk_is_complete_and_in_order(backend: Backe
             "paged by {chunk}: the same rows in the same order"
         );
     }
+}
+
+async fn the_export_index_migration_goes_down_and_up_again(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait};
+    let app = crate::support::spawn(backend).await;
+    let db = &app.state.db.conn;
+    let sql = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'deliveries'"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'",
+    };
+    let indexed = || async {
+        column::<String>(db, sql, vec![], "name")
+            .await
+            .contains(&"deliveries_succeeded".to_string())
+    };
+    assert!(indexed().await);
+    let steps = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261201_000009_reconciliation_index")
+        .unwrap()
+        + 1;
+    Migrator::down(db, Some(steps as u32)).await.unwrap();
+    assert!(!indexed().await, "down drops the index");
+    Migrator::up(db, None).await.unwrap();
+    assert!(indexed().await, "up builds it again");
 }

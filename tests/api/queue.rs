@@ -178,7 +178,16 @@ async fn the_queue_index_migration_goes_down_and_up_again(backend: Backend) {
         "{up:?}"
     );
 
-    Migrator::down(&app.state.db.conn, Some(1)).await.unwrap();
+    // Down to just before the queue index, however many migrations came after it.
+    let steps = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261129_000005_queue_order")
+        .unwrap()
+        + 1;
+    Migrator::down(&app.state.db.conn, Some(steps as u32))
+        .await
+        .unwrap();
     let down = delivery_indexes(app).await;
     assert!(
         has(&down, "deliveries_by_destination") && !has(&down, "deliveries_queue"),
