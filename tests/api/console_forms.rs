@@ -106,6 +106,15 @@ async fn suspending_a_tenant_on_an_archived_plan_keeps_its_plan(backend: Backend
     let after = tenant(&app, &t.id).await;
     assert_eq!(after["status"], "suspended");
     assert_eq!(after["plan_id"], plan.as_str(), "still billed on its plan");
+    let same = json!({"plan_id": plan, "status": "active"});
+    let (status, body) = app
+        .admin(Method::PATCH, &format!("/tenants/{}", t.id), Some(same))
+        .await;
+    assert_eq!(
+        status, 200,
+        "sending back the plan it has is no change: {body}"
+    );
+    assert_eq!(body["plan_id"], plan.as_str());
     let (_, html, _) = c.get("/admin/tenants").await;
     assert!(
         !html
