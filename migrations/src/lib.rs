@@ -14,6 +14,7 @@ mod m20261129_000005_queue_order;
 mod m20261201_000006_attempt_markers;
 mod m20261201_000007_admin_sessions;
 mod m20261201_000008_billing_history;
+mod m20261201_000009_reconciliation_index;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_attempt_markers::Migration),
             Box::new(m20261201_000007_admin_sessions::Migration),
             Box::new(m20261201_000008_billing_history::Migration),
+            Box::new(m20261201_000009_reconciliation_index::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! `/admin/api/billing/runs` and `/admin/api/invoices` (with the reconciliation CSV).
 
 use actix_web::{HttpResponse, web};
+use futures_util::TryStreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -90,16 +91,18 @@ pub async fn reconciliation_csv(
     csv_download(&state, *id).await
 }
 
-/// The reconciliation CSV of an invoice as a download (admin API and console).
+/// The reconciliation CSV of an invoice as a download (admin API and console), streamed
+/// page by page (see `billing::export`).
 pub async fn csv_download(state: &AppState, id: Uuid) -> AppResult<HttpResponse> {
     let invoice = invoices::get_model(&state.db.conn, id).await?;
-    let csv = export::reconciliation_csv(&state.db.conn, &invoice).await?;
     let disposition = format!(
         "attachment; filename=\"kickin-{}-{}.csv\"",
         invoice.period, invoice.id
     );
+    let pieces =
+        export::reconciliation_csv(state.db.conn.clone(), invoice, export::CHUNK_ROWS).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", disposition))
-        .body(csv))
+        .streaming(pieces.map_ok(web::Bytes::from)))
 }

@@ -39,6 +39,16 @@ pub struct PlanIn {
     pub retention_days: i32,
 }
 
+/// The most money a plan may name (monthly fee, price per 1,000 sends), in minor units:
+/// 10^12, ten billion of a two-decimal currency. Far above any real price, and far
+/// enough below `i64::MAX` (~9.2 × 10^18) that a fee plus tier lines cannot wrap.
+pub const MAX_MONEY: i64 = 1_000_000_000_000;
+/// The highest tier bound or hard limit, in sends per month: 10^12 (about 380,000
+/// sends a second for a whole month).
+pub const MAX_SENDS: i64 = 1_000_000_000_000;
+/// The highest `max_destinations` / `max_api_keys`.
+pub const MAX_COUNT_LIMIT: i32 = 10_000;
+
 fn default_retention() -> i32 {
     30
 }
@@ -174,10 +184,10 @@ pub fn validate(plan: &PlanIn) -> AppResult<()> {
             "currency must be a 3-letter ISO 4217 code",
         ));
     }
-    if plan.monthly_fee < 0 {
+    if !(0..=MAX_MONEY).contains(&plan.monthly_fee) {
         return Err(AppError::invalid(
             "monthly_fee",
-            "monthly_fee must be zero or more (minor units)",
+            format!("monthly_fee must be between 0 and {MAX_MONEY} (minor units)"),
         ));
     }
     if !matches!(plan.tier_mode.as_str(), "graduated" | "volume") {
@@ -200,10 +210,10 @@ fn validate_tiers(tiers: &[Tier]) -> AppResult<()> {
     let mut previous = 0i64;
     for (i, tier) in tiers.iter().enumerate() {
         let last = i + 1 == tiers.len();
-        if tier.price_per_1000 < 0 {
+        if !(0..=MAX_MONEY).contains(&tier.price_per_1000) {
             return Err(AppError::invalid(
                 format!("tiers[{i}].price_per_1000"),
-                "price_per_1000 must be zero or more",
+                format!("price_per_1000 must be between 0 and {MAX_MONEY} (minor units)"),
             ));
         }
         match (tier.up_to, last) {
@@ -226,6 +236,12 @@ fn validate_tiers(tiers: &[Tier]) -> AppResult<()> {
                     "up_to must be positive and greater than the previous tier's",
                 ));
             }
+            (Some(bound), false) if bound > MAX_SENDS => {
+                return Err(AppError::invalid(
+                    format!("tiers[{i}].up_to"),
+                    format!("up_to must be at most {MAX_SENDS} sends"),
+                ));
+            }
             (Some(bound), false) => previous = bound,
         }
     }
@@ -239,6 +255,12 @@ fn validate_limits(plan: &PlanIn) -> AppResult<()> {
             return Err(AppError::invalid(
                 "hard_limit",
                 "a soft plan has no hard_limit (null)",
+            ));
+        }
+        ("hard", Some(limit)) if limit > MAX_SENDS => {
+            return Err(AppError::invalid(
+                "hard_limit",
+                format!("hard_limit must be at most {MAX_SENDS} sends"),
             ));
         }
         ("hard", Some(limit)) if limit > 0 => {}
@@ -259,10 +281,10 @@ fn validate_limits(plan: &PlanIn) -> AppResult<()> {
         ("max_destinations", plan.max_destinations),
         ("max_api_keys", plan.max_api_keys),
     ] {
-        if value.is_some_and(|v| v < 0) {
+        if value.is_some_and(|v| !(0..=MAX_COUNT_LIMIT).contains(&v)) {
             return Err(AppError::invalid(
                 field,
-                format!("{field} must be zero or more, or null for no limit"),
+                format!("{field} must be between 0 and {MAX_COUNT_LIMIT}, or null for no limit"),
             ));
         }
     }
@@ -440,6 +462,30 @@ mod tests {
         let mut plan = growth();
         plan.hard_limit = Some(10);
         assert_eq!(field_of(plan).as_deref(), Some("hard_limit"));
+    }
+
+    #[test]
+    fn money_counts_and_bounds_beyond_the_documented_limits_are_refused_by_field() {
+        let mut plan = growth();
+        plan.monthly_fee = i64::MAX;
+        assert_eq!(field_of(plan).as_deref(), Some("monthly_fee"));
+        let mut plan = growth();
+        plan.tiers[1].price_per_1000 = MAX_MONEY + 1;
+        assert_eq!(field_of(plan).as_deref(), Some("tiers[1].price_per_1000"));
+        let mut plan = growth();
+        plan.tiers[1].up_to = Some(MAX_SENDS + 1);
+        assert_eq!(field_of(plan).as_deref(), Some("tiers[1].up_to"));
+        let mut plan = growth();
+        (plan.limit_mode, plan.hard_limit) = ("hard".into(), Some(i64::MAX));
+        assert_eq!(field_of(plan).as_deref(), Some("hard_limit"));
+        let mut plan = growth();
+        plan.max_api_keys = Some(i32::MAX);
+        assert_eq!(field_of(plan).as_deref(), Some("max_api_keys"));
+        let mut plan = growth();
+        plan.monthly_fee = MAX_MONEY;
+        plan.tiers[1].up_to = Some(MAX_SENDS - 1);
+        plan.tiers[2].price_per_1000 = MAX_MONEY;
+        validate(&plan).expect("the limits themselves are allowed");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Tier pricing as pure functions — the one place prices are computed, used by usage
 //! projections and invoices. Money is integer minor units. A line's amount is
-//! units × price_per_1000 / 1000, rounded half up to the minor unit.
+//! units × price_per_1000 / 1000, rounded half up to the minor unit. The arithmetic
+//! saturates at `i64::MAX` instead of wrapping or panicking: plan validation keeps new
+//! prices far below that (`plans::MAX_MONEY`), but a stored plan or a meter is never
+//! trusted to have been validated.
 
 use serde::Serialize;
 
@@ -39,10 +42,12 @@ pub struct Priced {
     pub total: i64,
 }
 
-/// units × price / 1000, rounded half up (all operands are non-negative).
+/// units × price / 1000, rounded half up (all operands are non-negative), saturated
+/// into `i64`.
 pub fn line_amount(units: i64, price_per_1000: i64) -> i64 {
     let exact = i128::from(units) * i128::from(price_per_1000);
-    ((exact + 500) / 1000).try_into().unwrap_or(i64::MAX)
+    let rounded = (exact + 500) / 1000;
+    rounded.clamp(i64::MIN.into(), i64::MAX.into()) as i64
 }
 
 fn bounds(tiers: &[Tier]) -> impl Iterator<Item = (i64, Option<i64>, &Tier)> {
@@ -56,7 +61,7 @@ fn bounds(tiers: &[Tier]) -> impl Iterator<Item = (i64, Option<i64>, &Tier)> {
 
 fn describe(from: i64, to: Option<i64>) -> String {
     match to {
-        Some(to) => format!("sends {}–{}", from + 1, to),
+        Some(to) => format!("sends {}–{}", from.saturating_add(1), to),
         None => format!("sends above {from}"),
     }
 }
@@ -68,7 +73,10 @@ pub fn tier_lines(mode: TierMode, tiers: &[Tier], units: i64) -> Vec<Line> {
         TierMode::Graduated => bounds(tiers)
             .filter(|(from, _, _)| units > *from)
             .map(|(from, to, tier)| {
-                let quantity = to.map_or(units, |to| units.min(to)) - from;
+                let quantity = to
+                    .map_or(units, |to| units.min(to))
+                    .saturating_sub(from)
+                    .max(0);
                 let amount = line_amount(quantity, tier.price_per_1000);
                 Line {
                     description: describe(from, to),
@@ -109,7 +117,9 @@ pub fn price(
         amount: monthly_fee,
     }];
     lines.extend(tier_lines(mode, tiers, units));
-    let total = lines.iter().map(|l| l.amount).sum();
+    let total = lines
+        .iter()
+        .fold(0i64, |sum, l| sum.saturating_add(l.amount));
     Priced {
         currency: currency.to_string(),
         lines,
@@ -176,7 +186,47 @@ mod tests {
         assert_eq!(priced.lines.len(), 1);
     }
 
+    #[test]
+    fn the_largest_allowed_prices_saturate_instead_of_overflowing() {
+        use crate::billing::plans::{MAX_MONEY, MAX_SENDS};
+        let tiers = vec![
+            Tier {
+                up_to: Some(MAX_SENDS),
+                price_per_1000: MAX_MONEY,
+            },
+            Tier {
+                up_to: None,
+                price_per_1000: MAX_MONEY,
+            },
+        ];
+        for mode in [TierMode::Graduated, TierMode::Volume] {
+            let priced = price("usd", MAX_MONEY, mode, &tiers, i64::MAX);
+            assert_eq!(priced.total, i64::MAX, "{mode:?}");
+            // 10^12 sends at 10^12 per 1,000 = 10^21 minor units, beyond i64: saturated.
+            let priced = price("usd", MAX_MONEY, mode, &tiers, MAX_SENDS);
+            assert_eq!(priced.total, i64::MAX, "{mode:?}");
+        }
+        let priced = price("usd", MAX_MONEY, TierMode::Graduated, &tiers, 1_000);
+        assert_eq!(priced.total, 2 * MAX_MONEY, "exact while it fits");
+    }
+
     proptest! {
+        #[test]
+        fn no_stored_plan_or_meter_value_panics_or_wraps(
+            fee in any::<i64>(), first in any::<i64>(), up_to in any::<i64>(),
+            last in any::<i64>(), units in any::<i64>(),
+        ) {
+            let tiers = vec![
+                Tier { up_to: Some(up_to), price_per_1000: first },
+                Tier { up_to: None, price_per_1000: last },
+            ];
+            for mode in [TierMode::Graduated, TierMode::Volume] {
+                let priced = price("usd", fee, mode, &tiers, units);
+                let non_negative = fee >= 0 && first >= 0 && last >= 0;
+                prop_assert!(!non_negative || priced.total >= 0, "wrapped: {:?}", priced);
+            }
+        }
+
         #[test]
         fn totals_equal_the_sum_of_lines_and_quantities_the_units(units in 0i64..5_000_000, fee in 0i64..100_000) {
             for mode in [TierMode::Graduated, TierMode::Volume] {

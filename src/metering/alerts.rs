@@ -79,13 +79,15 @@ pub async fn record_included(
     period: &str,
     now_ms: i64,
 ) -> Result<(), DbErr> {
-    let Ok(tenant) = crate::tenants::get(db, tenant_id).await else {
+    // A tenant or plan that is gone has no quota to alert on; any other error is the
+    // database's, and fails the completion's transaction rather than skipping an alert.
+    let Some(tenant) = found(crate::tenants::get(db, tenant_id).await)? else {
         return Ok(());
     };
     let Some(plan_id) = tenant.plan_id else {
         return Ok(());
     };
-    let Ok(plan) = crate::billing::plans::get(db, plan_id).await else {
+    let Some(plan) = found(crate::billing::plans::get(db, plan_id).await)? else {
         return Ok(());
     };
     let included = plan.included();
@@ -136,5 +138,14 @@ mod tests {
         assert_eq!(super::crossed(80, 100).collect::<Vec<_>>(), [80]);
         assert_eq!(super::crossed(150, 100).collect::<Vec<_>>(), [80, 100]);
         assert_eq!(super::crossed(5, 0).count(), 0, "no quota, no alert");
+    }
+}
+
+/// `Ok(None)` for a real not-found; every other error is kept.
+fn found<T>(result: crate::error::AppResult<T>) -> Result<Option<T>, DbErr> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == crate::error::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DbErr::Custom(e.to_string())),
     }
 }

@@ -194,6 +194,7 @@ pub async fn update(
 ) -> AppResult<tenants::Model> {
     let current = get(db, id).await?;
     let plan_before = current.plan_id;
+    let current_plan = current.plan_id;
     let mut active: tenants::ActiveModel = current.into();
     if let Some(name) = patch.name {
         active.name = Set(check_name(&name)?);
@@ -209,7 +210,9 @@ pub async fn update(
     if let Some(require) = patch.require_event_id {
         active.require_event_id = Set(require);
     }
-    if let Some(plan_id) = patch.plan_id {
+    // Keeping the plan it has is no change, even when that plan is archived since
+    // (tenants on an archived plan keep it).
+    if let Some(plan_id) = patch.plan_id.filter(|p| *p != current_plan) {
         if let Some(plan_id) = plan_id {
             check_plan(db, plan_id).await?;
         }

@@ -109,7 +109,20 @@ pub async fn create(
 ) -> ConsoleResult<HttpResponse> {
     admin.check_write(&post)?;
     owner_only(&admin)?;
-    let role = Role::parse(field(&post, "role")).unwrap_or(Role::Admin);
+    // An unknown or missing role is refused, not read as "admin": the select offers
+    // exactly the roles there are.
+    let Some(role) = Role::parse(field(&post, "role")) else {
+        let page = admins_page(
+            &admin,
+            &state,
+            Some("role: choose admin, viewer or owner".into()),
+        )
+        .await?;
+        return Ok(super::html(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &page,
+        ));
+    };
     match accounts::create(
         &state.db.conn,
         field(&post, "email"),

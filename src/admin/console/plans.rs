@@ -8,12 +8,16 @@ use askama::Template;
 use askama_web::WebTemplate;
 use uuid::Uuid;
 
+mod form;
+
+use form::{PlanForm, PlanPost};
+
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Form, field, fields, record};
+use super::forms::{Posted, record};
 use super::session::ConsoleAdmin;
 use super::{Layout, see_other};
 use crate::audit::Change;
-use crate::billing::plans::{self, Plan, PlanIn, PlanOut, PlanPatch, Tier};
+use crate::billing::plans::{self, PlanOut, PlanPatch};
 use crate::billing::pricing::{TierMode, price};
 use crate::page::PageRequest;
 use crate::startup::AppState;
@@ -25,22 +29,6 @@ const SAMPLE_VOLUMES: [i64; 5] = [1_000, 10_000, 100_000, 1_000_000, 10_000_000]
 struct ListPage {
     layout: Layout,
     plans: Vec<PlanOut>,
-}
-
-/// The form as typed, so it re-renders exactly after an error.
-#[derive(Default, Clone)]
-pub struct PlanForm {
-    code: String,
-    name: String,
-    currency: String,
-    monthly_fee: String,
-    tier_mode: String,
-    tiers: Vec<(String, String)>,
-    limit_mode: String,
-    hard_limit: String,
-    max_destinations: String,
-    max_api_keys: String,
-    retention_days: String,
 }
 
 pub struct PreviewRow {
@@ -73,123 +61,6 @@ impl FormPage {
             ),
             None => String::new(),
         }
-    }
-}
-
-fn opt(v: Option<impl ToString>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
-
-impl PlanForm {
-    fn blank() -> Self {
-        PlanForm {
-            currency: "usd".into(),
-            monthly_fee: "0".into(),
-            tier_mode: "graduated".into(),
-            tiers: vec![(String::new(), "0".into()), (String::new(), String::new())],
-            limit_mode: "soft".into(),
-            retention_days: "30".into(),
-            ..PlanForm::default()
-        }
-    }
-
-    fn from_plan(p: &Plan) -> Self {
-        let m = &p.model;
-        PlanForm {
-            code: m.code.clone(),
-            name: m.name.clone(),
-            currency: m.currency.clone(),
-            monthly_fee: m.monthly_fee.to_string(),
-            tier_mode: m.tier_mode.clone(),
-            tiers: p
-                .tiers
-                .iter()
-                .map(|t| (opt(t.up_to), t.price_per_1000.to_string()))
-                .collect(),
-            limit_mode: m.limit_mode.clone(),
-            hard_limit: opt(m.hard_limit),
-            max_destinations: opt(m.max_destinations),
-            max_api_keys: opt(m.max_api_keys),
-            retention_days: m.retention_days.to_string(),
-        }
-    }
-
-    /// Reads the posted form; rows ticked "remove" are dropped.
-    fn from_post(form: &Form) -> Self {
-        let removed: Vec<&str> = fields(form, "tier_remove");
-        let tiers = fields(form, "tier_up_to")
-            .into_iter()
-            .zip(fields(form, "tier_price"))
-            .enumerate()
-            .filter(|(i, _)| !removed.contains(&i.to_string().as_str()))
-            .map(|(_, (up, price))| (up.to_string(), price.to_string()))
-            .collect();
-        let get = |name| field(form, name).to_string();
-        PlanForm {
-            code: get("code"),
-            name: get("name"),
-            currency: get("currency"),
-            monthly_fee: get("monthly_fee"),
-            tier_mode: get("tier_mode"),
-            tiers,
-            limit_mode: get("limit_mode"),
-            hard_limit: get("hard_limit"),
-            max_destinations: get("max_destinations"),
-            max_api_keys: get("max_api_keys"),
-            retention_days: get("retention_days"),
-        }
-    }
-
-    /// The form as a plan, or the field at fault and why.
-    fn to_plan(&self) -> Result<PlanIn, (String, String)> {
-        let number = |name: &str, v: &str| -> Result<Option<i64>, (String, String)> {
-            if v.is_empty() {
-                Ok(None)
-            } else {
-                v.parse()
-                    .map(Some)
-                    .map_err(|_| (name.to_string(), format!("{name} must be a whole number")))
-            }
-        };
-        let mut tiers = Vec::new();
-        // Blank rows are room to type into, not tiers.
-        for (up, price) in self
-            .tiers
-            .iter()
-            .filter(|(up, price)| !(up.is_empty() && price.is_empty()))
-        {
-            let up_to = number("tiers", up)?;
-            let price_per_1000 = number("tiers", price)?
-                .ok_or(("tiers".to_string(), "every tier needs a price".to_string()))?;
-            tiers.push(Tier {
-                up_to,
-                price_per_1000,
-            });
-        }
-        let small = |name: &str, v: &str| number(name, v).map(|n| n.map(|n| n as i32));
-        let plan = PlanIn {
-            code: self.code.clone(),
-            name: self.name.clone(),
-            currency: self.currency.clone(),
-            monthly_fee: number("monthly_fee", &self.monthly_fee)?.unwrap_or(0),
-            tier_mode: self.tier_mode.clone(),
-            tiers,
-            limit_mode: self.limit_mode.clone(),
-            hard_limit: number("hard_limit", &self.hard_limit)?,
-            max_destinations: small("max_destinations", &self.max_destinations)?,
-            max_api_keys: small("max_api_keys", &self.max_api_keys)?,
-            retention_days: small("retention_days", &self.retention_days)?.unwrap_or(30),
-        };
-        plans::validate(&plan).map_err(|e| {
-            let field = e.field.unwrap_or_default();
-            let key = if field.starts_with("tiers") {
-                "tiers".to_string()
-            } else {
-                field
-            };
-            (key, e.message)
-        })?;
-        Ok(plan)
     }
 }
 
@@ -285,20 +156,22 @@ pub async fn edit(
     ))
 }
 
-/// Handles the non-saving buttons; `None` means "save".
+/// Handles the non-saving buttons; `None` means "save". `base` is what the form
+/// showed before the post (the stored plan when editing).
 fn non_saving(
     admin: &ConsoleAdmin,
     id: Option<Uuid>,
     archived: bool,
-    post: &Form,
+    base: PlanForm,
+    post: &PlanPost,
 ) -> Option<HttpResponse> {
-    let mut form = PlanForm::from_post(post);
-    match field(post, "action") {
+    let mut form = base.overlay(post);
+    match post.action() {
         "add_row" => form.tiers.push((String::new(), String::new())),
         "preview" => {}
         _ => return None,
     }
-    let fault = if field(post, "action") == "preview" {
+    let fault = if post.action() == "preview" {
         form.to_plan().err()
     } else {
         None
@@ -312,13 +185,14 @@ fn non_saving(
 pub async fn create(
     admin: ConsoleAdmin,
     state: web::Data<AppState>,
-    post: web::Form<Form>,
+    post: Posted<PlanPost>,
 ) -> ConsoleResult<HttpResponse> {
-    admin.check_write(&post)?;
-    if let Some(response) = non_saving(&admin, None, false, &post) {
+    admin.check_write(post.csrf())?;
+    let post = &post.form;
+    if let Some(response) = non_saving(&admin, None, false, PlanForm::default(), post) {
         return Ok(response);
     }
-    let form = PlanForm::from_post(&post);
+    let form = PlanForm::default().overlay(post);
     let plan = match form.to_plan() {
         Ok(plan) => plan,
         Err(fault) => {
@@ -352,15 +226,17 @@ pub async fn update(
     admin: ConsoleAdmin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    post: web::Form<Form>,
+    post: Posted<PlanPost>,
 ) -> ConsoleResult<HttpResponse> {
-    admin.check_write(&post)?;
+    admin.check_write(post.csrf())?;
+    let post = &post.form;
     let current = plans::get(&state.db.conn, *id).await?;
     let archived = current.model.archived_at.is_some();
-    if let Some(response) = non_saving(&admin, Some(*id), archived, &post) {
+    let shown = PlanForm::from_plan(&current);
+    if let Some(response) = non_saving(&admin, Some(*id), archived, shown.clone(), post) {
         return Ok(response);
     }
-    let patch = match field(&post, "action") {
+    let patch = match post.action() {
         "archive" => PlanPatch {
             archived: Some(true),
             ..PlanPatch::default()
@@ -370,7 +246,7 @@ pub async fn update(
             ..PlanPatch::default()
         },
         _ => {
-            let form = PlanForm::from_post(&post);
+            let form = shown.overlay(post);
             match form.to_plan() {
                 Ok(p) => PlanPatch {
                     name: Some(p.name),

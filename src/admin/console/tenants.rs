@@ -6,10 +6,11 @@
 use actix_web::{HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::error::{ConsoleError, ConsoleResult};
-use super::forms::{Form, field, fields, optional_number, record};
+use super::forms::{Form, Posted, checkbox, field, fields, number, record};
 use super::session::ConsoleAdmin;
 use super::{Layout, see_other};
 use crate::audit::Change;
@@ -37,7 +38,7 @@ struct ListPage {
     q: String,
     tenants: Vec<TenantRow>,
     next_cursor: Option<String>,
-    plans: Vec<(String, String)>,
+    plans: Vec<PlanChoice>,
     error: Option<String>,
 }
 
@@ -55,7 +56,7 @@ pub struct TenantView {
 struct ShowPage {
     layout: Layout,
     tenant: TenantView,
-    plans: Vec<(String, String)>,
+    plans: Vec<PlanChoice>,
     keys: Vec<api_keys::ApiKeyOut>,
     destinations: Vec<DestinationOut>,
     usage: Usage,
@@ -64,13 +65,23 @@ struct ShowPage {
     error: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
     cursor: Option<String>,
 }
 
-async fn plan_choices(state: &AppState) -> ConsoleResult<Vec<(String, String)>> {
+/// A plan in a tenant form's dropdown.
+pub struct PlanChoice {
+    id: String,
+    label: String,
+    archived: bool,
+}
+
+/// The plans a tenant can be put on, plus its `current` plan even when archived or
+/// beyond the first page: a dropdown that leaves the current value out would post
+/// "no plan" and silently stop the tenant's billing.
+async fn plan_choices(state: &AppState, current: Option<Uuid>) -> ConsoleResult<Vec<PlanChoice>> {
     let page = plans::list(
         &state.db.conn,
         PageRequest {
@@ -79,12 +90,21 @@ async fn plan_choices(state: &AppState) -> ConsoleResult<Vec<(String, String)>> 
         },
     )
     .await?;
-    Ok(page
+    let choice = |p: &plans::PlanOut| PlanChoice {
+        id: p.id.to_string(),
+        label: format!("{} ({})", p.name, p.code),
+        archived: p.archived,
+    };
+    let mut choices: Vec<PlanChoice> = page
         .data
-        .into_iter()
-        .filter(|p| !p.archived)
-        .map(|p| (p.id.to_string(), format!("{} ({})", p.name, p.code)))
-        .collect())
+        .iter()
+        .filter(|p| !p.archived || Some(p.id) == current)
+        .map(choice)
+        .collect();
+    if let Some(id) = current.filter(|id| !page.data.iter().any(|p| p.id == *id)) {
+        choices.push(choice(&plans::get(&state.db.conn, id).await?.to_out()));
+    }
+    Ok(choices)
 }
 
 async fn list_page(
@@ -129,7 +149,7 @@ async fn list_page(
         q: q.to_string(),
         tenants: rows,
         next_cursor: list.next_cursor,
-        plans: plan_choices(state).await?,
+        plans: plan_choices(state, None).await?,
         error,
     })
 }
@@ -205,7 +225,7 @@ async fn show_page(
     };
     Ok(ShowPage {
         layout: Layout::of(admin),
-        plans: plan_choices(state).await?,
+        plans: plan_choices(state, t.plan_id).await?,
         keys: api_keys::list(db, id, all).await?.data,
         destinations: destinations::list(db, id, all).await?.data,
         usage: usage::usage(&state.db, id, t.plan_id, &period).await?,
@@ -254,36 +274,48 @@ async fn failed(
     ))
 }
 
+/// The settings form as posted. A field the post does not carry leaves the setting
+/// alone; `plan_id` "" is the explicit "no plan" choice.
+#[derive(Deserialize)]
+pub struct SettingsPost {
+    name: Option<String>,
+    plan_id: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    require_event_id: Vec<String>,
+    dedup_window_hours: Option<String>,
+}
+
+impl SettingsPost {
+    fn patch(&self) -> Result<TenantPatch, AppError> {
+        let plan_id = match self.plan_id.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(v) => Some(Some(Uuid::parse_str(v).map_err(|_| {
+                AppError::invalid("plan_id", "choose a plan from the list")
+            })?)),
+        };
+        Ok(TenantPatch {
+            name: self.name.clone(),
+            plan_id,
+            status: self.status.as_deref().map(|s| s.trim().to_string()),
+            require_event_id: checkbox("require_event_id", &self.require_event_id)?,
+            dedup_window_hours: number("dedup_window_hours", self.dedup_window_hours.as_deref())?,
+        })
+    }
+}
+
 pub async fn update(
     admin: ConsoleAdmin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    post: web::Form<Form>,
+    post: Posted<SettingsPost>,
 ) -> ConsoleResult<HttpResponse> {
-    admin.check_write(&post)?;
+    admin.check_write(post.csrf())?;
     let before = TenantOut::from(tenants::get(&state.db.conn, *id).await?);
-    let window = match optional_number::<i32>(&post, "dedup_window_hours") {
-        Ok(w) => w,
-        Err(m) => {
-            return failed(
-                &admin,
-                &state,
-                *id,
-                AppError::invalid("dedup_window_hours", m),
-            )
-            .await;
-        }
-    };
-    let plan_id = match field(&post, "plan_id") {
-        "" => None,
-        v => Some(Uuid::parse_str(v).ok()),
-    };
-    let patch = TenantPatch {
-        name: Some(field(&post, "name").to_string()).filter(|n| !n.is_empty()),
-        plan_id: Some(plan_id.flatten()),
-        status: Some(field(&post, "status").to_string()).filter(|s| !s.is_empty()),
-        require_event_id: Some(field(&post, "require_event_id") == "true"),
-        dedup_window_hours: window,
+    let patch = match post.form.patch() {
+        Ok(patch) => patch,
+        Err(e) => return failed(&admin, &state, *id, e).await,
     };
     match tenants::update(&state.db.conn, *id, patch, state.clock.now_ms()).await {
         Ok(t) => {
