@@ -130,6 +130,15 @@ pub async fn list(
         .collect()
 }
 
+/// `Ok(None)` for a real not-found; every other error is kept.
+fn found<T>(result: crate::error::AppResult<T>) -> Result<Option<T>, DbErr> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == crate::error::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DbErr::Custom(e.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -138,14 +147,5 @@ mod tests {
         assert_eq!(super::crossed(80, 100).collect::<Vec<_>>(), [80]);
         assert_eq!(super::crossed(150, 100).collect::<Vec<_>>(), [80, 100]);
         assert_eq!(super::crossed(5, 0).count(), 0, "no quota, no alert");
-    }
-}
-
-/// `Ok(None)` for a real not-found; every other error is kept.
-fn found<T>(result: crate::error::AppResult<T>) -> Result<Option<T>, DbErr> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind == crate::error::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DbErr::Custom(e.to_string())),
     }
 }
