@@ -8,8 +8,6 @@ use serde_json::{Value, json};
 use crate::db_tests;
 use crate::mocks::meta::MetaMock;
 use crate::support::{Backend, Tenant, TestApp, column, spawn_with};
-use kickin::clock::period_of;
-use kickin::metering::usage::period_end_ms;
 
 db_tests!(
     formula_looking_event_names_and_ids_are_neutralized_in_the_export,
@@ -47,10 +45,7 @@ async fn delivered(backend: Backend, events: &[(&str, &str)]) -> (TestApp, MetaM
 
 /// Closes the month, bills it and returns the tenant's invoice.
 async fn invoice(app: &TestApp, tenant: &Tenant) -> Value {
-    let now = app.clock.now_ms();
-    let period = period_of(now);
-    app.clock.advance_ms(period_end_ms(&period) + 300_000 - now);
-    app.login().await;
+    let period = crate::billing::next_month(app).await;
     let run = json!({"period": period});
     let (status, report) = app.admin(Method::POST, "/billing/runs", Some(run)).await;
     assert_eq!(status, 200, "{report}");
