@@ -327,23 +327,11 @@ pub fn parse_schedule(value: &str) -> Result<Vec<Duration>, String> {
     Ok(delays)
 }
 
+/// One delay like `30s`, `2m`, `1h`, `1d` or `250ms` (humantime's units; a bare number is
+/// refused, so a forgotten unit never silently means seconds or milliseconds).
 fn parse_duration(part: &str) -> Result<Duration, String> {
-    let split = part
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(part.len());
-    let (digits, unit) = part.split_at(split);
-    let amount: u64 = digits
-        .parse()
-        .map_err(|_| format!("{part:?} is not like 30s, 2m, 1h or 1d"))?;
-    let seconds = match unit {
-        "ms" => return Ok(Duration::from_millis(amount)),
-        "s" => amount,
-        "m" => amount * 60,
-        "h" => amount * 3600,
-        "d" => amount * 86_400,
-        _ => return Err(format!("{part:?} has no unit (ms, s, m, h, d)")),
-    };
-    Ok(Duration::from_secs(seconds))
+    humantime::parse_duration(part)
+        .map_err(|e| format!("{part:?} is not like 30s, 2m, 1h or 1d ({e})"))
 }
 
 /// Hides the password of a database URL for logs.
@@ -381,6 +369,10 @@ mod tests {
         assert_eq!(config.api_rate_limit, 1000);
         assert_eq!(config.retry_schedule.len(), 10);
         assert_eq!(config.retry_schedule[2], Duration::from_secs(120));
+        assert_eq!(config.retry_schedule[9], Duration::from_secs(86_400));
+        assert_eq!(config.send_timeout, Duration::from_secs(5));
+        let fast = Config::from_map(&map(&[("KICKIN_SEND_TIMEOUT", "250ms")])).unwrap();
+        assert_eq!(fast.send_timeout, Duration::from_millis(250));
     }
 
     #[test]
@@ -393,6 +385,9 @@ mod tests {
             ("KICKIN_API_RATE_LIMIT", "-1"),
             ("KICKIN_RETRY_SCHEDULE", "5s,soon"),
             ("KICKIN_DATABASE_URL", "mysql://x"),
+            ("KICKIN_RETRY_SCHEDULE", "5s,30"),
+            ("KICKIN_SEND_TIMEOUT", "10"),
+            ("KICKIN_SEND_TIMEOUT", "5m"),
         ];
         for (name, value) in cases {
             let err = Config::from_map(&map(&[(name, value)])).unwrap_err();
