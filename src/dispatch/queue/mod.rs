@@ -3,8 +3,9 @@
 //! claim time. No transaction is held across a send. PostgreSQL claims with
 //! `FOR UPDATE SKIP LOCKED`, so several workers never take the same row; on SQLite the
 //! claim runs under the process's write gate. Every later change of a delivery's status
-//! is in `transitions`.
+//! is in `transitions`, and every release of hard-limit headroom in `headroom`.
 
+mod headroom;
 mod transitions;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
@@ -13,9 +14,9 @@ use uuid::Uuid;
 use crate::db::Db;
 use crate::destinations::Kind;
 
+pub use headroom::{Headroom, release_headroom};
 pub use transitions::{
-    Headroom, complete_one, complete_succeeded, end_expired, fail_waiting, park, release,
-    release_headroom, requeue, resume,
+    complete_one, complete_succeeded, end_expired, fail_waiting, park, release, requeue, resume,
 };
 
 /// A delivery this worker holds a lease on.

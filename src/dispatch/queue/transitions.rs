@@ -12,10 +12,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use super::Claimed;
+use super::headroom::{Headroom, release_headroom};
 use crate::db::Db;
 use crate::dispatch::transition::{EXPIRED, Transition, UNCONFIRMED};
 use crate::entities::deliveries::{self, Column as C};
-use crate::metering::limits;
 use crate::states::DeliveryStatus::{self, Dead, Failed, Paused, Pending, Succeeded, Unconfirmed};
 
 type Update = sea_orm::UpdateMany<deliveries::Entity>;
@@ -262,25 +262,4 @@ pub async fn requeue(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
-}
-
-/// Hard-limit headroom held by deliveries that ended without a send, by tenant and month.
-#[derive(Debug, Default)]
-pub struct Headroom(HashMap<(Uuid, String), i64>);
-
-impl Headroom {
-    /// Notes one ended delivery; one that reserved nothing (a soft plan) holds nothing.
-    pub fn hold(&mut self, tenant_id: Uuid, reserved_period: Option<&str>) {
-        if let Some(period) = reserved_period {
-            *self.0.entry((tenant_id, period.to_string())).or_default() += 1;
-        }
-    }
-}
-
-/// Gives the headroom back: nothing will be counted for those deliveries.
-pub async fn release_headroom(db: &impl ConnectionTrait, headroom: Headroom) -> Result<(), DbErr> {
-    for ((tenant_id, period), n) in headroom.0 {
-        limits::add_used(db, tenant_id, &period, -n).await?;
-    }
-    Ok(())
 }
