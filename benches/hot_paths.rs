@@ -39,7 +39,7 @@ fn destination(kind: &str, config: &str) -> Destination {
         id: Uuid::now_v7(),
         kind: kind.into(),
         name: kind.into(),
-        state: "active".into(),
+        state: kickin::states::DestinationState::Active,
         paused_reason: None,
         hold_until: None,
         config: config.into(),

@@ -148,7 +148,7 @@ pub enum AdminCommand {
 
 /// Accepts `YYYY-MM`.
 pub fn parse_period(value: &str) -> Result<String, String> {
-    if crate::clock::is_period(value) {
+    if crate::period::Period::parse(value).is_some() {
         Ok(value.to_string())
     } else {
         Err(format!("{value:?} is not a month like 2026-11"))

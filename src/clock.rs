@@ -37,12 +37,10 @@ pub fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// `YYYY-MM` of a millisecond timestamp (UTC), the metering and billing period.
+/// `YYYY-MM` of a millisecond timestamp (UTC), the metering and billing period, as
+/// stored (see `Period` for stepping and bounds).
 pub fn period_of(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m")
-        .to_string()
+    crate::period::Period::of(ms).to_string()
 }
 
 /// `YYYY-MM-DD` of a millisecond timestamp (UTC), the diagnostics bucket.
@@ -51,16 +49,6 @@ pub fn day_of(ms: i64) -> String {
         .unwrap_or_default()
         .format("%Y-%m-%d")
         .to_string()
-}
-
-/// Whether `p` is a month like `2026-11`.
-pub fn is_period(p: &str) -> bool {
-    let bytes = p.as_bytes();
-    bytes.len() == 7
-        && bytes[4] == b'-'
-        && p[..4].chars().all(|c| c.is_ascii_digit())
-        && p[5..].chars().all(|c| c.is_ascii_digit())
-        && p[5..].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
 }
 
 #[cfg(test)]
@@ -74,16 +62,6 @@ mod tests {
         let before = other.now_ms();
         clock.advance_ms(MS_PER_DAY);
         assert!(other.now_ms() - before >= MS_PER_DAY);
-    }
-
-    #[test]
-    fn a_period_is_four_and_two_digits() {
-        assert!(is_period("2026-11"));
-        for bad in [
-            "2026-+1", "2026-13", "2026-00", "26-11", "2026/11", "+026-11",
-        ] {
-            assert!(!is_period(bad), "{bad}");
-        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ fn demo_plan() -> PlanIn {
                 price_per_1000: 50,
             },
         ],
-        limit_mode: "soft".into(),
+        limit_mode: crate::states::LimitMode::Soft.to_string(),
         hard_limit: None,
         max_destinations: Some(10),
         max_api_keys: Some(10),

@@ -11,11 +11,11 @@ use sea_orm::sea_query::{Expr, ExprTrait, LockType, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::{Clock, MS_PER_DAY, period_of};
+use crate::clock::{Clock, MS_PER_DAY};
 use crate::db::Db;
 use crate::entities::{plans, tenants};
 use crate::metering::limits;
-use crate::metering::usage::period_start_ms;
+use crate::period::Period;
 
 /// Runs `task` every `every` until `shutdown`, logging what it did.
 pub async fn periodically<F, Fut>(
@@ -247,8 +247,8 @@ async fn purge_batch(
 
 /// Recomputes this and last month's reservations from the deliveries that hold them.
 pub async fn release_stale_reservations(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
-    let this = period_of(now_ms);
-    let last = period_of(period_start_ms(&this) - 1);
+    let this = Period::of(now_ms);
+    let (this, last) = (this.to_string(), this.previous().to_string());
     let txn = db.begin_write().await?;
     let n = limits::recompute(&*txn, &this).await? + limits::recompute(&*txn, &last).await?;
     txn.commit().await?;

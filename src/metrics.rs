@@ -158,7 +158,7 @@ impl Metrics {
             .expr_as(Expr::cust("COUNT(*)"), "n")
             .expr_as(Expr::cust("MIN(next_attempt_at)"), "oldest")
             .from("deliveries")
-            .and_where(Expr::col("status").eq("pending"))
+            .and_where(Expr::col("status").eq(crate::states::DeliveryStatus::Pending))
             .to_owned();
         if let Some(row) = db.query_one(&pending).await? {
             QUEUE_DEPTH.store(row.try_get("", "n")?, Ordering::Relaxed);
@@ -169,7 +169,7 @@ impl Metrics {
         let paused = Query::select()
             .expr_as(Expr::cust("COUNT(*)"), "n")
             .from("destinations")
-            .and_where(Expr::col("state").eq("paused"))
+            .and_where(Expr::col("state").eq(crate::states::DestinationState::Paused))
             .and_where(Expr::col("deleted_at").is_null())
             .to_owned();
         if let Some(row) = db.query_one(&paused).await? {

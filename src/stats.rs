@@ -8,6 +8,7 @@ use crate::entities::{deliveries, destinations, tenants};
 use crate::error::AppResult;
 use crate::metering::alerts;
 use crate::metering::usage::period_start_ms;
+use crate::states::{DeliveryStatus, DestinationState};
 
 pub struct AlertRow {
     pub tenant_id: String,
@@ -52,12 +53,13 @@ async fn counter(db: &impl ConnectionTrait, code: &str, day_like: &str) -> AppRe
 pub async fn dashboard(db: &impl ConnectionTrait, now_ms: i64) -> AppResult<Dashboard> {
     let (today, month) = (day_of(now_ms), period_of(now_ms));
     let month_like = format!("{month}-%");
-    let pending = deliveries::Entity::find().filter(deliveries::Column::Status.eq("pending"));
+    let pending =
+        deliveries::Entity::find().filter(deliveries::Column::Status.eq(DeliveryStatus::Pending));
     let queue_depth = pending.clone().count(db).await?;
     let oldest = Query::select()
         .expr_as(Expr::cust("MIN(next_attempt_at)"), "oldest")
         .from("deliveries")
-        .and_where(Expr::col("status").eq("pending"))
+        .and_where(Expr::col("status").eq(DeliveryStatus::Pending))
         .to_owned();
     let oldest: Option<i64> = db
         .query_one(&oldest)
@@ -96,16 +98,16 @@ pub async fn dashboard(db: &impl ConnectionTrait, now_ms: i64) -> AppResult<Dash
         queue_depth,
         oldest_due: oldest.map(rfc3339).unwrap_or_else(|| "—".into()),
         paused_destinations: destinations::Entity::find()
-            .filter(destinations::Column::State.eq("paused"))
+            .filter(destinations::Column::State.eq(DestinationState::Paused))
             .filter(destinations::Column::DeletedAt.is_null())
             .count(db)
             .await?,
         dead: deliveries::Entity::find()
-            .filter(deliveries::Column::Status.eq("dead"))
+            .filter(deliveries::Column::Status.eq(DeliveryStatus::Dead))
             .count(db)
             .await?,
         unconfirmed: deliveries::Entity::find()
-            .filter(deliveries::Column::Status.eq("unconfirmed"))
+            .filter(deliveries::Column::Status.eq(DeliveryStatus::Unconfirmed))
             .count(db)
             .await?,
         by_status,

@@ -4,9 +4,10 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::auth::ApiKey;
-use crate::clock::{is_period, period_of};
+use crate::clock::period_of;
 use crate::dedup::diagnostics::{self, DiagnosticsReport};
 use crate::error::{AppError, AppResult};
+use crate::period::Period;
 use crate::startup::AppState;
 use crate::tenants::Scope;
 
@@ -20,7 +21,7 @@ impl PeriodQuery {
     pub fn resolve(&self, now_ms: i64) -> AppResult<String> {
         match &self.period {
             None => Ok(period_of(now_ms)),
-            Some(p) if is_period(p) => Ok(p.clone()),
+            Some(p) if Period::parse(p).is_some() => Ok(p.clone()),
             Some(_) => Err(
                 AppError::bad_request("invalid_query", "period must be YYYY-MM")
                     .with_field("period"),

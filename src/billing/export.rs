@@ -25,6 +25,7 @@ use crate::clock::rfc3339;
 use crate::entities::{deliveries, events, invoices};
 use crate::error::{AppError, AppResult};
 use crate::metering::usage::{period_end_ms, period_start_ms};
+use crate::states::DeliveryStatus;
 
 /// Rows per page: one keyset query, one event-name lookup (1,000 bound ids stay well
 /// inside SQLite's and PostgreSQL's parameter limits) and one piece of the body.
@@ -144,7 +145,7 @@ async fn page(
         .select_only()
         .columns([C::Id, C::Kind, C::EventRowId, C::SucceededAt])
         .filter(C::TenantId.eq(invoice.tenant_id))
-        .filter(C::Status.eq("succeeded"))
+        .filter(C::Status.eq(DeliveryStatus::Succeeded))
         .filter(C::SucceededAt.gte(period_start_ms(&invoice.period)))
         .filter(C::SucceededAt.lt(period_end_ms(&invoice.period)));
     if let Some((at, id)) = after {

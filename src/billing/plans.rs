@@ -13,6 +13,7 @@ use crate::clock::rfc3339;
 use crate::entities::plans;
 use crate::error::{AppError, AppResult};
 use crate::page::{Page, PageRequest};
+use crate::states::LimitMode;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Tier {
@@ -92,7 +93,7 @@ pub struct PlanOut {
     pub monthly_fee: i64,
     pub tier_mode: String,
     pub tiers: Vec<Tier>,
-    pub limit_mode: String,
+    pub limit_mode: LimitMode,
     pub hard_limit: Option<i64>,
     pub max_destinations: Option<i32>,
     pub max_api_keys: Option<i32>,
@@ -131,7 +132,7 @@ impl Plan {
             monthly_fee: m.monthly_fee,
             tier_mode: m.tier_mode.clone(),
             tiers: self.tiers.clone(),
-            limit_mode: m.limit_mode.clone(),
+            limit_mode: m.limit_mode,
             hard_limit: m.hard_limit,
             max_destinations: m.max_destinations,
             max_api_keys: m.max_api_keys,
@@ -248,32 +249,32 @@ fn validate_tiers(tiers: &[Tier]) -> AppResult<()> {
     Ok(())
 }
 
+/// The plan's limit mode, or 422 naming `limit_mode`.
+fn limit_mode(plan: &PlanIn) -> AppResult<LimitMode> {
+    LimitMode::parse(&plan.limit_mode)
+        .ok_or_else(|| AppError::invalid("limit_mode", "limit_mode must be soft or hard"))
+}
+
 fn validate_limits(plan: &PlanIn) -> AppResult<()> {
-    match (plan.limit_mode.as_str(), plan.hard_limit) {
-        ("soft", None) => {}
-        ("soft", Some(_)) => {
+    match (limit_mode(plan)?, plan.hard_limit) {
+        (LimitMode::Soft, None) => {}
+        (LimitMode::Soft, Some(_)) => {
             return Err(AppError::invalid(
                 "hard_limit",
                 "a soft plan has no hard_limit (null)",
             ));
         }
-        ("hard", Some(limit)) if limit > MAX_SENDS => {
+        (LimitMode::Hard, Some(limit)) if limit > MAX_SENDS => {
             return Err(AppError::invalid(
                 "hard_limit",
                 format!("hard_limit must be at most {MAX_SENDS} sends"),
             ));
         }
-        ("hard", Some(limit)) if limit > 0 => {}
-        ("hard", _) => {
+        (LimitMode::Hard, Some(limit)) if limit > 0 => {}
+        (LimitMode::Hard, _) => {
             return Err(AppError::invalid(
                 "hard_limit",
                 "a hard plan needs a positive hard_limit",
-            ));
-        }
-        _ => {
-            return Err(AppError::invalid(
-                "limit_mode",
-                "limit_mode must be soft or hard",
             ));
         }
     }
@@ -305,6 +306,7 @@ pub async fn create(db: &impl ConnectionTrait, input: PlanIn, now: i64) -> AppRe
                 .with_field("code"),
         );
     }
+    let mode = limit_mode(&input)?;
     let model = plans::ActiveModel {
         id: Set(Uuid::now_v7()),
         code: Set(input.code),
@@ -313,7 +315,7 @@ pub async fn create(db: &impl ConnectionTrait, input: PlanIn, now: i64) -> AppRe
         monthly_fee: Set(input.monthly_fee),
         tier_mode: Set(input.tier_mode),
         tiers: Set(serde_json::to_string(&input.tiers)?),
-        limit_mode: Set(input.limit_mode),
+        limit_mode: Set(mode),
         hard_limit: Set(input.hard_limit),
         max_destinations: Set(input.max_destinations),
         max_api_keys: Set(input.max_api_keys),
@@ -387,13 +389,14 @@ pub async fn update(
         monthly_fee: patch.monthly_fee.unwrap_or(m.monthly_fee),
         tier_mode: patch.tier_mode.unwrap_or_else(|| m.tier_mode.clone()),
         tiers: patch.tiers.unwrap_or_else(|| current.tiers.clone()),
-        limit_mode: patch.limit_mode.unwrap_or_else(|| m.limit_mode.clone()),
+        limit_mode: patch.limit_mode.unwrap_or_else(|| m.limit_mode.to_string()),
         hard_limit: patch.hard_limit.unwrap_or(m.hard_limit),
         max_destinations: patch.max_destinations.unwrap_or(m.max_destinations),
         max_api_keys: patch.max_api_keys.unwrap_or(m.max_api_keys),
         retention_days: patch.retention_days.unwrap_or(m.retention_days),
     };
     validate(&merged)?;
+    let mode = limit_mode(&merged)?;
     let archived_at = match patch.archived {
         Some(true) => Some(m.archived_at.unwrap_or(now)),
         Some(false) => None,
@@ -405,7 +408,7 @@ pub async fn update(
     active.monthly_fee = Set(merged.monthly_fee);
     active.tier_mode = Set(merged.tier_mode);
     active.tiers = Set(serde_json::to_string(&merged.tiers)?);
-    active.limit_mode = Set(merged.limit_mode);
+    active.limit_mode = Set(mode);
     active.hard_limit = Set(merged.hard_limit);
     active.max_destinations = Set(merged.max_destinations);
     active.max_api_keys = Set(merged.max_api_keys);

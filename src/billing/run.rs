@@ -12,11 +12,12 @@ use uuid::Uuid;
 use super::pricing::{TierMode, price};
 use super::stripe_sync::StripeSync;
 use super::{assignments, invoices, periods, plans, run_log};
-use crate::clock::{is_period, rfc3339};
+use crate::clock::rfc3339;
 use crate::db::Db;
 use crate::entities::invoices as invoice_rows;
 use crate::error::{AppError, AppResult};
 use crate::metering::usage::{counted, period_end_ms};
+use crate::period::Period;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct InvoiceSummary {
@@ -54,7 +55,7 @@ impl RunReport {
 
 /// Only a month that has ended, and whose completions have settled, can be billed.
 pub fn check_closed(period: &str, now_ms: i64) -> AppResult<()> {
-    if !is_period(period) {
+    if Period::parse(period).is_none() {
         return Err(AppError::invalid("period", "period must be YYYY-MM"));
     }
     if !periods::settled(period, now_ms) {

@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 use super::run::{RunReport, run};
 use super::stripe_sync::StripeSync;
 use super::{periods, run_log};
-use crate::clock::{Clock, period_of};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::entities::invoices;
 use crate::error::AppResult;
-use crate::metering::usage::period_start_ms;
+use crate::period::Period;
 
 /// How long a run may hold its lease before another instance may take over.
 const RUN_LEASE_MS: i64 = 15 * 60_000;
@@ -66,7 +66,7 @@ pub async fn tick(
     holder: &str,
     now_ms: i64,
 ) -> AppResult<Option<RunReport>> {
-    let previous = period_of(period_start_ms(&period_of(now_ms)) - 1);
+    let previous = Period::of(now_ms).previous().to_string();
     let mut months = run_log::due(&db.conn, now_ms).await?;
     if periods::settled(&previous, now_ms) && !months.contains(&previous) {
         months.push(previous);

@@ -1,29 +1,19 @@
 //! Reading deliveries and their attempt logs, and replaying failed or dead ones. Tenant
 //! routes always pass the caller's tenant; admin routes may look across tenants.
 
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::clock::{period_of, rfc3339};
+use crate::dispatch::queue;
 use crate::entities::{deliveries, delivery_attempts, events};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::ingest::lookup::DeliveryOut;
 use crate::metering::limits;
 use crate::metering::usage::period_end_ms;
 use crate::page::{Page, PageQuery};
-
-pub const STATUSES: [&str; 6] = [
-    "pending",
-    "succeeded",
-    "failed",
-    "dead",
-    "paused",
-    "unconfirmed",
-];
-/// The final states a replay may send again.
-const REPLAYABLE: [&str; 3] = ["failed", "dead", "unconfirmed"];
+use crate::states::DeliveryStatus;
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct DeliveryFilter {
@@ -86,14 +76,14 @@ pub async fn list(
         query = query.filter(deliveries::Column::TenantId.eq(tenant));
     }
     if let Some(status) = &filter.status {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(AppError::bad_request(
+        let status = DeliveryStatus::parse(status).ok_or_else(|| {
+            AppError::bad_request(
                 "invalid_query",
                 "status must be pending, succeeded, failed, dead, paused or unconfirmed",
             )
-            .with_field("status"));
-        }
-        query = query.filter(deliveries::Column::Status.eq(status.as_str()));
+            .with_field("status")
+        })?;
+        query = query.filter(deliveries::Column::Status.eq(status));
     }
     if let Some(destination) = filter.destination_id {
         query = query.filter(deliveries::Column::DestinationId.eq(destination));
@@ -222,20 +212,20 @@ pub async fn replay(
     now: i64,
 ) -> AppResult<DeliveryOut> {
     let d = find(db, tenant, id).await?;
-    match d.status.as_str() {
-        "succeeded" => {
+    match d.status {
+        DeliveryStatus::Succeeded => {
             return Err(AppError::conflict(
                 "already_succeeded",
                 "this delivery already succeeded; it is never sent twice",
             ));
         }
-        "pending" | "paused" => {
+        DeliveryStatus::Pending | DeliveryStatus::Paused => {
             return Err(AppError::conflict(
                 "already_queued",
                 "this delivery is still waiting to be sent",
             ));
         }
-        _ => {}
+        DeliveryStatus::Failed | DeliveryStatus::Dead | DeliveryStatus::Unconfirmed => {}
     }
     match crate::destinations::get(db, d.tenant_id, d.destination_id).await {
         Ok(_) => {}
@@ -249,37 +239,8 @@ pub async fn replay(
     }
     lock_payload(db, &d).await?;
     let reserved_period = reserve_one(db, d.tenant_id, now).await?;
-    let result = deliveries::Entity::update_many()
-        .col_expr(
-            deliveries::Column::ReservedPeriod,
-            Expr::value(reserved_period),
-        )
-        .col_expr(deliveries::Column::Status, Expr::value("pending"))
-        .col_expr(deliveries::Column::Attempts, Expr::value(0))
-        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now))
-        .col_expr(
-            deliveries::Column::LockedUntil,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(
-            deliveries::Column::LeaseToken,
-            Expr::value(Option::<Uuid>::None),
-        )
-        .col_expr(
-            deliveries::Column::SendingSince,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(
-            deliveries::Column::MaybeSentAt,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
-        .filter(deliveries::Column::TenantId.eq(d.tenant_id))
-        .filter(deliveries::Column::Id.eq(d.id))
-        .filter(deliveries::Column::Status.is_in(REPLAYABLE))
-        .exec(db)
-        .await?;
-    if result.rows_affected != 1 {
+    let requeued = queue::requeue(db, d.tenant_id, d.id, reserved_period, now).await?;
+    if !requeued {
         return Err(AppError::conflict(
             "already_queued",
             "this delivery changed meanwhile; read it again",

@@ -5,7 +5,6 @@
 
 mod settings;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -17,9 +16,11 @@ pub use settings::{DestinationIn, DestinationPatch, Kind, Settings};
 
 use crate::clock::rfc3339;
 use crate::crypto::Keys;
-use crate::entities::{deliveries, destinations};
+use crate::dispatch::queue;
+use crate::entities::destinations;
 use crate::error::{AppError, AppResult};
 use crate::page::{Page, PageRequest};
+use crate::states::DestinationState;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DestinationOut {
@@ -28,7 +29,7 @@ pub struct DestinationOut {
     pub kind: String,
     pub name: String,
     /// `active`, `paused` (credentials rejected; deliveries wait) or `disabled`.
-    pub state: String,
+    pub state: DestinationState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,7 +71,7 @@ impl Destination {
     }
 
     pub fn is_disabled(&self) -> bool {
-        self.model.state == "disabled"
+        self.model.state == DestinationState::Disabled
     }
 
     /// The plain credential, for the dispatcher only.
@@ -89,7 +90,7 @@ impl Destination {
             tenant_id: m.tenant_id,
             kind: m.kind.clone(),
             name: m.name.clone(),
-            state: m.state.clone(),
+            state: m.state,
             paused_reason: m.paused_reason.clone(),
             pixel_id: self.settings.pixel_id.clone(),
             test_event_code: self.settings.test_event_code.clone(),
@@ -209,7 +210,7 @@ pub async fn create(
         id: Set(Uuid::now_v7()),
         kind: Set(kind.as_str().to_string()),
         name: Set(name),
-        state: Set("active".into()),
+        state: Set(DestinationState::Active),
         paused_reason: Set(None),
         hold_until: Set(None),
         config: Set(serde_json::to_string(&settings)?),
@@ -252,74 +253,36 @@ pub async fn update(
     if let Some(secret) = &change.secret {
         active.secret = Set(keys.seal(secret.as_bytes()));
     }
-    let state = match (
-        change.state.as_deref(),
-        change.secret.is_some(),
-        current.model.state.as_str(),
-    ) {
-        (Some(requested), _, _) => requested.to_string(),
-        (None, true, "paused") => "active".to_string(),
-        (None, _, state) => state.to_string(),
-    };
-    if state != "paused" {
+    let was = current.model.state;
+    let state = next_state(change.state, change.secret.is_some(), was);
+    if state != DestinationState::Paused {
         active.paused_reason = Set(None);
     }
-    let was_active = current.model.state == "active";
-    active.state = Set(state.clone());
+    active.state = Set(state);
     active.updated_at = Set(now);
     let updated = Destination::from_model(active.update(db).await?)?;
     let (tenant_id, id) = (updated.model.tenant_id, updated.model.id);
-    match (was_active, state.as_str()) {
-        (false, "active") => {
-            set_waiting_status(db, tenant_id, id, "paused", "pending", now).await?
-        }
-        (true, _) if state != "active" => {
-            set_waiting_status(db, tenant_id, id, "pending", "paused", now).await?
-        }
+    let active = DestinationState::Active;
+    match (was == active, state == active) {
+        (false, true) => queue::resume(db, tenant_id, id, now).await?,
+        (true, false) => queue::park(db, tenant_id, id, now).await?,
         _ => {}
     }
     Ok(updated)
 }
 
-/// Moves a destination's waiting deliveries between `pending` and `paused`. Resumed
-/// deliveries are due at once. A delivery a worker is sending right now keeps its lease:
-/// its own completion decides (taking the lease away would let a resume send it again
-/// while the first send may still arrive). A lapsed lease is cleared, but its in-flight
-/// mark stays, so the next claim knows that send's outcome is unknown.
-pub async fn set_waiting_status(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-    from: &str,
-    to: &str,
-    now: i64,
-) -> AppResult<()> {
-    let mut update = deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(to))
-        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            deliveries::Column::LockedUntil,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(
-            deliveries::Column::LeaseToken,
-            Expr::value(Option::<Uuid>::None),
-        );
-    if to == "pending" {
-        update = update.col_expr(deliveries::Column::NextAttemptAt, Expr::value(now));
+/// The state a patch leaves: the one asked for; else new credentials resume a paused
+/// destination (the old ones were refused); else unchanged.
+fn next_state(
+    requested: Option<DestinationState>,
+    new_secret: bool,
+    was: DestinationState,
+) -> DestinationState {
+    match (requested, new_secret, was) {
+        (Some(requested), _, _) => requested,
+        (None, true, DestinationState::Paused) => DestinationState::Active,
+        (None, _, was) => was,
     }
-    update
-        .filter(deliveries::Column::TenantId.eq(tenant_id))
-        .filter(deliveries::Column::DestinationId.eq(id))
-        .filter(deliveries::Column::Status.eq(from))
-        .filter(
-            deliveries::Column::LockedUntil
-                .is_null()
-                .or(deliveries::Column::LockedUntil.lte(now)),
-        )
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Deletes a destination: it disappears from every API, its history stays for billing,
@@ -328,47 +291,8 @@ pub async fn delete(db: &impl ConnectionTrait, current: Destination, now: i64) -
     let (tenant_id, id) = (current.model.tenant_id, current.model.id);
     let mut active: destinations::ActiveModel = current.model.into();
     active.deleted_at = Set(Some(now));
-    active.state = Set("disabled".into());
+    active.state = Set(DestinationState::Disabled);
     active.updated_at = Set(now);
     active.update(db).await?;
-    fail_waiting(db, tenant_id, id, now).await
-}
-
-/// Ends the waiting deliveries of a deleted destination as `failed` and gives their
-/// hard-limit headroom back (also used by workers that find a destination gone).
-/// A delivery whose send is in flight is left to that send's completion.
-pub async fn fail_waiting(
-    db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    id: Uuid,
-    now: i64,
-) -> AppResult<()> {
-    // One statement decides which deliveries fail, and only those give headroom back: a
-    // delivery that succeeds meanwhile is neither failed nor released.
-    let failed = deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value("failed"))
-        .col_expr(
-            deliveries::Column::LastError,
-            Expr::value("destination deleted"),
-        )
-        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now))
-        .filter(deliveries::Column::TenantId.eq(tenant_id))
-        .filter(deliveries::Column::DestinationId.eq(id))
-        .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
-        // A send in flight completes on its own; a retry it asks for ends here next round.
-        .filter(
-            deliveries::Column::LockedUntil
-                .is_null()
-                .or(deliveries::Column::LockedUntil.lte(now)),
-        )
-        .exec_with_returning(db)
-        .await?;
-    let mut by_period: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for period in failed.into_iter().filter_map(|d| d.reserved_period) {
-        *by_period.entry(period).or_default() += 1;
-    }
-    for (period, n) in by_period {
-        crate::metering::limits::add_used(db, tenant_id, &period, -n).await?;
-    }
-    Ok(())
+    Ok(queue::fail_waiting(db, tenant_id, id, now).await?)
 }

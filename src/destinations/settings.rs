@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
+use crate::states::DestinationState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -72,7 +73,7 @@ pub struct Change {
     pub name: Option<String>,
     pub settings: Settings,
     pub secret: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<DestinationState>,
 }
 
 fn check_name(name: &str) -> AppResult<String> {
@@ -190,10 +191,10 @@ impl DestinationIn {
 impl DestinationPatch {
     pub fn apply(self, kind: Kind, mut settings: Settings) -> AppResult<Change> {
         let name = self.name.as_deref().map(check_name).transpose()?;
-        let state = match self.state.as_deref() {
+        let state = match self.state.as_deref().map(DestinationState::parse) {
             None => None,
-            Some(s @ ("active" | "disabled")) => Some(s.to_string()),
-            Some(_) => {
+            Some(Some(s @ (DestinationState::Active | DestinationState::Disabled))) => Some(s),
+            Some(Some(DestinationState::Paused) | None) => {
                 return Err(AppError::invalid(
                     "state",
                     "state can be set to active or disabled",

@@ -22,6 +22,7 @@ use super::worker::{Dispatcher, GA4_BATCH, META_BATCH};
 use crate::destinations::{self, Destination, Kind};
 use crate::error::{AppResult, ErrorKind};
 use crate::ingest::decide::max_age_ms;
+use crate::states::DestinationState;
 
 impl Dispatcher {
     /// Claims one batch of a destination, sends it and records the results.
@@ -85,32 +86,23 @@ impl Dispatcher {
     /// destination that does not exist.
     async fn destination(&self, due: DueDestination) -> AppResult<Option<Destination>> {
         let now = self.clock.now_ms();
-        let destination = match destinations::get(&self.db.conn, due.tenant_id, due.destination_id)
-            .await
-        {
-            Ok(d) => d,
-            Err(err) if err.kind == ErrorKind::NotFound => {
-                let txn = self.db.begin_write().await?;
-                destinations::fail_waiting(&*txn, due.tenant_id, due.destination_id, now).await?;
-                txn.commit().await?;
-                return Ok(None);
-            }
-            Err(err) => {
-                crate::metrics::metrics().dispatch_error("read_destination");
-                return Err(err);
-            }
-        };
-        if destination.model.state != "active" {
+        let destination =
+            match destinations::get(&self.db.conn, due.tenant_id, due.destination_id).await {
+                Ok(d) => d,
+                Err(err) if err.kind == ErrorKind::NotFound => {
+                    let txn = self.db.begin_write().await?;
+                    queue::fail_waiting(&*txn, due.tenant_id, due.destination_id, now).await?;
+                    txn.commit().await?;
+                    return Ok(None);
+                }
+                Err(err) => {
+                    crate::metrics::metrics().dispatch_error("read_destination");
+                    return Err(err);
+                }
+            };
+        if destination.model.state != DestinationState::Active {
             let txn = self.db.begin_write().await?;
-            destinations::set_waiting_status(
-                &*txn,
-                due.tenant_id,
-                due.destination_id,
-                "pending",
-                "paused",
-                now,
-            )
-            .await?;
+            queue::park(&*txn, due.tenant_id, due.destination_id, now).await?;
             txn.commit().await?;
             return Ok(None);
         }

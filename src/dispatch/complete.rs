@@ -11,13 +11,14 @@ use sea_orm::ConnectionTrait;
 
 use super::destination_state::{hold_destination, pause_destination};
 use super::outcome::{self, Outcome};
-use super::queue::Claimed;
-use super::record::{apply_one, apply_succeeded, attempt_row, insert_attempts};
+use super::queue::{self, Claimed, Headroom};
+use super::record::{attempt_row, insert_attempts};
 use super::transition::{Context, Transition, transition};
 use crate::clock::period_of;
 use crate::db::Db;
 use crate::error::AppResult;
-use crate::metering::{self, alerts, limits};
+use crate::metering::{self, alerts};
+use crate::states::DeliveryStatus;
 
 /// What a batch came to, for logs and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub struct Completion {
 #[derive(Default)]
 struct Effects {
     delivered_by_kind: HashMap<&'static str, i64>,
-    released: HashMap<String, i64>,
+    released: Headroom,
     paused_reason: Option<String>,
     destination_wait: Option<i64>,
     attempts: Vec<crate::entities::delivery_attempts::ActiveModel>,
@@ -105,10 +106,10 @@ pub async fn complete(
     for c in completions {
         observe_attempt(c);
         let t = next_state(c, schedule, now_ms);
-        if t.status == "succeeded" {
+        if t.status == DeliveryStatus::Succeeded {
             // Successes are recorded together below: one guarded statement per chunk.
             succeeded.push(c);
-        } else if apply_one(&*txn, &c.claimed, &t, now_ms).await? {
+        } else if queue::complete_one(&*txn, &c.claimed, &t, now_ms).await? {
             count(&mut tally, &mut effects, c, &t);
         } else {
             tally.lease_lost += 1;
@@ -122,34 +123,34 @@ pub async fn complete(
 
 /// Tallies one applied non-success and collects what it changes elsewhere.
 fn count(tally: &mut Tally, effects: &mut Effects, c: &Completion, t: &Transition) {
-    let metrics = crate::metrics::metrics();
-    let kind = c.claimed.kind.as_str();
     if logged(&c.result.outcome) {
         effects.attempts.push(attempt_row(&c.claimed, &c.result));
     }
-    match t.status {
-        "pending" if c.result.outcome == Outcome::Deferred => tally.deferred += 1,
-        "pending" => {
-            tally.retried += 1;
-            metrics.send(kind, "retry", 1);
-        }
-        "paused" => {
-            tally.paused += 1;
-            effects.paused_reason = t.last_error.clone();
-            metrics.send(kind, "paused", 1);
-        }
-        ended => {
-            match ended {
-                "failed" => tally.failed += 1,
-                "dead" => tally.dead += 1,
-                _ => tally.unconfirmed += 1,
-            }
-            metrics.send(kind, ended, 1);
-            // Nothing will be counted for it: its hard-limit headroom goes back.
-            if let Some(period) = &c.claimed.reserved_period {
-                *effects.released.entry(period.clone()).or_default() += 1;
-            }
-        }
+    let deferred = c.result.outcome == Outcome::Deferred;
+    let slot = match t.status {
+        DeliveryStatus::Pending if deferred => &mut tally.deferred,
+        DeliveryStatus::Pending => &mut tally.retried,
+        DeliveryStatus::Paused => &mut tally.paused,
+        DeliveryStatus::Failed => &mut tally.failed,
+        DeliveryStatus::Dead => &mut tally.dead,
+        DeliveryStatus::Unconfirmed => &mut tally.unconfirmed,
+        // Successes are recorded together (`record_successes`), not one by one here.
+        DeliveryStatus::Succeeded => &mut tally.succeeded,
+    };
+    *slot += 1;
+    let label = match t.status {
+        DeliveryStatus::Pending => "retry",
+        other => other.as_str(),
+    };
+    if !deferred {
+        crate::metrics::metrics().send(c.claimed.kind.as_str(), label, 1);
+    }
+    if t.status == DeliveryStatus::Paused {
+        effects.paused_reason = t.last_error.clone();
+    } else if DeliveryStatus::REPLAYABLE.contains(&t.status) {
+        // It ended unsent and nothing will be counted for it: its headroom goes back.
+        let period = c.claimed.reserved_period.as_deref();
+        effects.released.hold(c.claimed.tenant_id, period);
     }
     if let (
         Outcome::Retry {
@@ -173,7 +174,7 @@ async fn record_successes(
     let metrics = crate::metrics::metrics();
     for chunk in succeeded.chunks(500) {
         let claimed: Vec<&Claimed> = chunk.iter().map(|c| &c.claimed).collect();
-        let changed: std::collections::HashSet<_> = apply_succeeded(db, &claimed, now_ms)
+        let changed: std::collections::HashSet<_> = queue::complete_succeeded(db, &claimed, now_ms)
             .await?
             .into_iter()
             .collect();
@@ -182,7 +183,7 @@ async fn record_successes(
         tally.lease_lost += chunk.len() - n;
         let kind = chunk[0].claimed.kind.as_str();
         *effects.delivered_by_kind.entry(kind).or_default() += n as i64;
-        metrics.send(kind, "succeeded", n as u64);
+        metrics.send(kind, DeliveryStatus::Succeeded.as_str(), n as u64);
         effects.attempts.extend(
             chunk
                 .iter()
@@ -209,9 +210,7 @@ async fn apply_effects(
     if delivered > 0 {
         alerts::record_included(db, tenant_id, &period, now_ms).await?;
     }
-    for (period, n) in effects.released {
-        limits::add_used(db, tenant_id, &period, -n).await?;
-    }
+    queue::release_headroom(db, effects.released).await?;
     if let Some(reason) = effects.paused_reason {
         pause_destination(db, tenant_id, destination_id, &reason, now_ms).await?;
     }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::entities::{deliveries, destinations};
 use crate::error::AppResult;
+use crate::states::{DeliveryStatus, DestinationState};
 
 /// Parks a destination whose credentials were refused: its waiting deliveries move to
 /// `paused` and burn no retries until the credentials are updated.
@@ -18,7 +19,10 @@ pub async fn pause_destination(
     now_ms: i64,
 ) -> AppResult<()> {
     destinations::Entity::update_many()
-        .col_expr(destinations::Column::State, Expr::value("paused"))
+        .col_expr(
+            destinations::Column::State,
+            Expr::value(DestinationState::Paused),
+        )
         .col_expr(
             destinations::Column::PausedReason,
             Expr::value(reason.chars().take(500).collect::<String>()),
@@ -26,10 +30,10 @@ pub async fn pause_destination(
         .col_expr(destinations::Column::UpdatedAt, Expr::value(now_ms))
         .filter(destinations::Column::TenantId.eq(tenant_id))
         .filter(destinations::Column::Id.eq(id))
-        .filter(destinations::Column::State.eq("active"))
+        .filter(destinations::Column::State.eq(DestinationState::Active))
         .exec(db)
         .await?;
-    crate::destinations::set_waiting_status(db, tenant_id, id, "pending", "paused", now_ms).await
+    Ok(super::queue::park(db, tenant_id, id, now_ms).await?)
 }
 
 /// Meta throttling applies to the whole pixel: no delivery of it — waiting now or
@@ -50,7 +54,7 @@ pub async fn hold_destination(
         .col_expr(deliveries::Column::NextAttemptAt, Expr::value(at))
         .filter(deliveries::Column::TenantId.eq(tenant_id))
         .filter(deliveries::Column::DestinationId.eq(id))
-        .filter(deliveries::Column::Status.eq("pending"))
+        .filter(deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .filter(deliveries::Column::NextAttemptAt.lt(at))
         .exec(db)
         .await?;

@@ -5,24 +5,21 @@
 //! headroom given back. Housekeeping runs this every `EVERY`, so a delivery ends within
 //! a minute of its limit.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DbErr};
-use uuid::Uuid;
+use sea_orm::DbErr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 
+use super::queue;
 use super::retry::EXPIRY_MARGIN_MS;
 use crate::db::Db;
 use crate::destinations::Kind;
 use crate::ingest::decide::max_age_ms;
-use crate::metering::limits;
+use crate::states::DeliveryStatus;
 
 pub const EVERY: Duration = Duration::from_secs(30);
 /// Deliveries one transaction ends at most; the pass repeats until none is left.
 const BATCH: u64 = 1_000;
-
-const EXPIRED: &str = "expired: the destination no longer accepts an event this old";
 
 /// Ends every waiting delivery past its destination's age limit. Returns how many.
 pub async fn expire_waiting(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
@@ -49,9 +46,11 @@ fn candidates(kind: Kind, cutoff: i64, now_ms: i64) -> sea_orm::sea_query::Selec
         .column("id")
         .from("deliveries")
         .and_where(
-            Expr::col("status").eq("paused").or(Expr::col("status")
-                .eq("pending")
-                .and(Expr::col("next_attempt_at").lte(cutoff))),
+            Expr::col("status")
+                .eq(DeliveryStatus::Paused)
+                .or(Expr::col("status")
+                    .eq(DeliveryStatus::Pending)
+                    .and(Expr::col("next_attempt_at").lte(cutoff))),
         )
         .and_where(Expr::col("kind").eq(kind.as_str()))
         .and_where(
@@ -73,43 +72,12 @@ fn candidates(kind: Kind, cutoff: i64, now_ms: i64) -> sea_orm::sea_query::Selec
 }
 
 async fn expire_batch(db: &Db, kind: Kind, cutoff: i64, now_ms: i64) -> Result<u64, DbErr> {
-    let ended = Query::update()
-        .table("deliveries")
-        .value(
-            "status",
-            CaseStatement::new()
-                .case(Expr::col("maybe_sent_at").is_null(), "dead")
-                .finally("unconfirmed"),
-        )
-        .value(
-            "last_error",
-            CaseStatement::new()
-                .case(Expr::col("maybe_sent_at").is_null(), EXPIRED)
-                .finally(super::transition::UNCONFIRMED),
-        )
-        .value("locked_until", Option::<i64>::None)
-        .value("lease_token", Option::<Uuid>::None)
-        .value("updated_at", now_ms)
-        .and_where(Expr::col("id").in_subquery(candidates(kind, cutoff, now_ms)))
-        .and_where(Expr::col("status").is_in(["pending", "paused"]))
-        .returning(Query::returning().columns(["tenant_id", "status", "reserved_period"]))
-        .to_owned();
     let txn = db.begin_write().await?;
-    let rows = txn.query_all(&ended).await?;
-    let mut released: HashMap<(Uuid, String), i64> = HashMap::new();
-    let metrics = crate::metrics::metrics();
-    for row in &rows {
-        let status: String = row.try_get("", "status")?;
-        metrics.send(kind.as_str(), &status, 1);
-        if let Some(period) = row.try_get::<Option<String>>("", "reserved_period")? {
-            *released
-                .entry((row.try_get("", "tenant_id")?, period))
-                .or_default() += 1;
-        }
-    }
-    for ((tenant_id, period), n) in released {
-        limits::add_used(&*txn, tenant_id, &period, -n).await?;
-    }
+    let ended = queue::end_expired(&*txn, candidates(kind, cutoff, now_ms), now_ms).await?;
     txn.commit().await?;
-    Ok(rows.len() as u64)
+    let metrics = crate::metrics::metrics();
+    for status in &ended {
+        metrics.send(kind.as_str(), status.as_str(), 1);
+    }
+    Ok(ended.len() as u64)
 }

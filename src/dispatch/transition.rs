@@ -6,11 +6,12 @@ use std::time::Duration;
 use super::outcome::{Attempt, Outcome};
 use super::resend::resend_until;
 use super::retry::{Next, next_attempt};
+use crate::states::DeliveryStatus::{self, Dead, Failed, Paused, Pending, Succeeded, Unconfirmed};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
-    /// `succeeded`, `pending` (retry), `failed`, `dead`, `paused` or `unconfirmed`.
-    pub status: &'static str,
+    /// `Pending` here is a retry (or deferred work, due at once).
+    pub status: DeliveryStatus,
     pub next_attempt_at: Option<i64>,
     /// Whether this attempt counts toward the retry limit.
     pub counts_attempt: bool,
@@ -38,6 +39,9 @@ pub struct Context<'a> {
 
 pub const UNCONFIRMED: &str = "outcome unknown: an attempt may have reached the destination, \
      which would count a resend as a second conversion; not resent (replay to send it on purpose)";
+
+/// Why a delivery never sent ended: its event is past the destination's age limit.
+pub const EXPIRED: &str = "expired: the destination no longer accepts an event this old";
 
 fn describe(attempt: &Attempt) -> String {
     let status = attempt
@@ -67,28 +71,23 @@ pub fn transition(outcome: &Outcome, attempt: &Attempt, cx: &Context) -> Transit
         last_error: Some(last_error),
         maybe_sent_at,
     };
-    let unconfirmed = |counts| t("unconfirmed", None, counts, UNCONFIRMED.to_string());
+    let unconfirmed = |counts| t(Unconfirmed, None, counts, UNCONFIRMED.to_string());
     match outcome {
         Outcome::Delivered => Transition {
             last_error: None,
-            ..t("succeeded", None, true, String::new())
+            ..t(Succeeded, None, true, String::new())
         },
-        Outcome::Fail => t("failed", None, true, describe(attempt)),
-        Outcome::Pause => t("paused", None, false, describe(attempt)),
+        Outcome::Fail => t(Failed, None, true, describe(attempt)),
+        Outcome::Pause => t(Paused, None, false, describe(attempt)),
         Outcome::Deferred => t(
-            "pending",
+            Pending,
             Some(cx.now_ms),
             false,
             "deferred: not sent before this worker's lease would run out".into(),
         ),
         Outcome::Unconfirmed => unconfirmed(false),
         Outcome::Expired if maybe_sent_at.is_some() => unconfirmed(false),
-        Outcome::Expired => t(
-            "dead",
-            None,
-            false,
-            "expired: the destination no longer accepts an event this old".into(),
-        ),
+        Outcome::Expired => t(Dead, None, false, EXPIRED.into()),
         Outcome::Retry { .. } | Outcome::Unknown => retry(outcome, attempt, cx, maybe_sent_at),
     }
 }
@@ -116,7 +115,7 @@ fn retry(
         None => cx.expires_at_ms,
         Some(at) => match resend_until(cx.dedup_window_ms, at) {
             Some(until) => until.min(cx.expires_at_ms),
-            None => return t("unconfirmed", None, UNCONFIRMED.into()),
+            None => return t(Unconfirmed, None, UNCONFIRMED.into()),
         },
     };
     let next = next_attempt(
@@ -128,15 +127,15 @@ fn retry(
         cx.unit,
     );
     match (next, maybe_sent_at) {
-        (Next::RetryAt(at), _) => t("pending", Some(at), describe(attempt)),
-        (_, Some(_)) => t("unconfirmed", None, UNCONFIRMED.into()),
+        (Next::RetryAt(at), _) => t(Pending, Some(at), describe(attempt)),
+        (_, Some(_)) => t(Unconfirmed, None, UNCONFIRMED.into()),
         (Next::Exhausted, None) => t(
-            "dead",
+            Dead,
             None,
             format!("retries exhausted; last: {}", describe(attempt)),
         ),
         (Next::Expired, None) => t(
-            "dead",
+            Dead,
             None,
             format!(
                 "expired: the destination no longer accepts the event; last: {}",

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::states::DeliveryStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "deliveries")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub event_row_id: Uuid,
     pub destination_id: Uuid,
     pub kind: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub locked_until: Option<i64>,

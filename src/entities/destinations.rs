@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::states::DestinationState;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "destinations")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub kind: String,
     pub name: String,
-    pub state: String,
+    pub state: DestinationState,
     pub paused_reason: Option<String>,
     /// Throttled by the destination: nothing is sent before this time (ms).
     pub hold_until: Option<i64>,

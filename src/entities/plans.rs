@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::states::LimitMode;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "plans")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     pub monthly_fee: i64,
     pub tier_mode: String,
     pub tiers: String,
-    pub limit_mode: String,
+    pub limit_mode: LimitMode,
     pub hard_limit: Option<i64>,
     pub max_destinations: Option<i32>,
     pub max_api_keys: Option<i32>,

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::clock::rfc3339;
 use crate::entities::{deliveries, events};
 use crate::error::{AppError, AppResult};
+use crate::states::DeliveryStatus;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventOut {
@@ -30,7 +31,7 @@ pub struct DeliveryOut {
     pub kind: String,
     /// `pending`, `succeeded`, `failed`, `dead`, `paused` or `unconfirmed` (an attempt's
     /// outcome is unknown and a resend could be counted twice: not resent, not counted).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub succeeded_at: Option<String>,
@@ -40,7 +41,7 @@ pub struct DeliveryOut {
 
 impl From<deliveries::Model> for DeliveryOut {
     fn from(d: deliveries::Model) -> Self {
-        let waiting = matches!(d.status.as_str(), "pending");
+        let waiting = d.status == DeliveryStatus::Pending;
         DeliveryOut {
             id: d.id,
             destination_id: d.destination_id,

@@ -9,6 +9,7 @@ use super::event::Rejection;
 use crate::bulk::{Bulk, Col};
 use crate::destinations::Destination;
 use crate::error::AppResult;
+use crate::states::{DeliveryStatus, DestinationState};
 
 /// What every row of one request shares.
 pub(super) struct RowContext<'a> {
@@ -95,17 +96,17 @@ impl Rows {
     ) {
         let (d, now_ms) = (&mut self.deliveries, rows.now_ms);
         // A paused destination's deliveries wait in `paused` until its credentials are fixed.
-        let status = if dest.model.state == "paused" {
-            "paused"
+        let status = if dest.model.state == DestinationState::Paused {
+            DeliveryStatus::Paused
         } else {
-            "pending"
+            DeliveryStatus::Pending
         };
         d.tenant_id.push(rows.tenant_id);
         d.id.push(id);
         d.event_row_id.push(event_row_id);
         d.destination_id.push(dest.id());
         d.kind.push(dest.kind.as_str().to_string());
-        d.status.push(status.to_string());
+        d.status.push(status.as_str().to_string());
         d.attempts.push(0);
         d.next_attempt_at
             .push(dest.model.hold_until.map_or(now_ms, |h| h.max(now_ms)));

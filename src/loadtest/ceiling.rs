@@ -56,7 +56,7 @@ fn rows(
             event_row_id: Set(row),
             destination_id: Set(destination),
             kind: Set("meta_capi".into()),
-            status: Set("pending".into()),
+            status: Set(crate::states::DeliveryStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(i64::MAX),
             locked_until: Set(None),

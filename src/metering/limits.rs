@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use crate::billing::plans::Plan;
+use crate::states::{DeliveryStatus, LimitMode};
 
 /// A hard limit in force for a month.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +22,7 @@ pub struct HardLimit {
 /// The hard limit of a plan, when it is in hard mode.
 pub fn hard_limit(plan: Option<&Plan>, period: &str) -> Option<HardLimit> {
     let plan = plan?;
-    (plan.model.limit_mode == "hard").then_some(())?;
+    (plan.model.limit_mode == LimitMode::Hard).then_some(())?;
     Some(HardLimit {
         limit: plan.model.hard_limit?,
         period: period.to_string(),
@@ -83,10 +84,13 @@ pub async fn in_use(
         .filter(crate::entities::deliveries::Column::TenantId.eq(tenant_id))
         .filter(
             Condition::any()
-                .add(crate::entities::deliveries::Column::Status.is_in(["pending", "paused"]))
+                .add(crate::entities::deliveries::Column::Status.is_in(DeliveryStatus::WAITING))
                 .add(
                     Condition::all()
-                        .add(crate::entities::deliveries::Column::Status.eq("succeeded"))
+                        .add(
+                            crate::entities::deliveries::Column::Status
+                                .eq(DeliveryStatus::Succeeded),
+                        )
                         .add(crate::entities::deliveries::Column::SucceededAt.gte(start))
                         .add(crate::entities::deliveries::Column::SucceededAt.lt(end)),
                 ),

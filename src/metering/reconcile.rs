@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use super::usage::{period_end_ms, period_start_ms};
+use crate::states::DeliveryStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
@@ -35,7 +36,7 @@ pub async fn reconcile(db: &impl ConnectionTrait, period: &str) -> Result<Vec<Ro
         .column("tenant_id")
         .expr_as(Expr::cust("COUNT(*)"), "n")
         .from("deliveries")
-        .and_where(Expr::col("status").eq("succeeded"))
+        .and_where(Expr::col("status").eq(DeliveryStatus::Succeeded))
         .and_where(Expr::col("succeeded_at").gte(period_start_ms(period)))
         .and_where(Expr::col("succeeded_at").lt(period_end_ms(period)))
         .group_by_col("tenant_id")

@@ -15,13 +15,15 @@ use crate::clock::rfc3339;
 use crate::db::Db;
 use crate::entities::{deliveries, usage_meter};
 use crate::error::AppResult;
+use crate::period::Period;
+use crate::states::{DeliveryStatus, LimitMode};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanSummary {
     pub code: String,
     pub included: i64,
     pub hard_limit: Option<i64>,
-    pub limit_mode: String,
+    pub limit_mode: LimitMode,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -38,31 +40,15 @@ pub struct Usage {
     pub resets_at: String,
 }
 
-/// Start of the month after `period` (`YYYY-MM`), in ms.
+/// Start of the month after a stored `period` (`YYYY-MM`), in ms; 0 for text that is
+/// not a month (periods are checked where they come in).
 pub fn period_end_ms(period: &str) -> i64 {
-    let (year, month) = period
-        .split_once('-')
-        .map(|(y, m)| {
-            (
-                y.parse::<i32>().unwrap_or(1970),
-                m.parse::<u32>().unwrap_or(1),
-            )
-        })
-        .unwrap_or((1970, 1));
-    let (year, month) = if month >= 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    chrono::NaiveDate::from_ymd_opt(year, month, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc().timestamp_millis())
-        .unwrap_or_default()
+    Period::parse(period).map_or(0, Period::end_ms)
 }
 
-/// Start of `period` (`YYYY-MM`), in ms.
+/// Start of a stored `period` (`YYYY-MM`), in ms; 0 for text that is not a month.
 pub fn period_start_ms(period: &str) -> i64 {
-    period_end_ms(&previous(period))
+    Period::parse(period).map_or(0, Period::start_ms)
 }
 
 /// Counted sends per kind for a tenant and month, straight from the meter.
@@ -90,7 +76,7 @@ pub async fn succeeded_deliveries(
         .expr_as(Expr::cust("COUNT(*)"), "n")
         .from("deliveries")
         .and_where(Expr::col("tenant_id").eq(tenant_id))
-        .and_where(Expr::col("status").eq("succeeded"))
+        .and_where(Expr::col("status").eq(DeliveryStatus::Succeeded))
         .and_where(Expr::col("succeeded_at").gte(period_start_ms(period)))
         .and_where(Expr::col("succeeded_at").lt(period_end_ms(period)))
         .to_owned();
@@ -99,23 +85,6 @@ pub async fn succeeded_deliveries(
         .map(|r| r.try_get::<i64>("", "n"))
         .transpose()?
         .unwrap_or(0))
-}
-
-fn previous(period: &str) -> String {
-    let (year, month) = period
-        .split_once('-')
-        .map(|(y, m)| {
-            (
-                y.parse::<i32>().unwrap_or(1970),
-                m.parse::<u32>().unwrap_or(1),
-            )
-        })
-        .unwrap_or((1970, 1));
-    if month <= 1 {
-        format!("{}-12", year - 1)
-    } else {
-        format!("{year}-{:02}", month - 1)
-    }
 }
 
 /// Usage of a tenant for a month, with the plan's figures, alerts and the projected
@@ -144,7 +113,7 @@ async fn usage_in(
     let counted: i64 = by_kind.values().sum();
     let pending = deliveries::Entity::find()
         .filter(deliveries::Column::TenantId.eq(tenant_id))
-        .filter(deliveries::Column::Status.is_in(["pending", "paused"]))
+        .filter(deliveries::Column::Status.is_in(DeliveryStatus::WAITING))
         .count(db)
         .await?;
     let plan = match plan_id {
@@ -170,7 +139,7 @@ async fn usage_in(
             code: p.model.code.clone(),
             included: p.included(),
             hard_limit: p.model.hard_limit,
-            limit_mode: p.model.limit_mode.clone(),
+            limit_mode: p.model.limit_mode,
         }),
         alerts: alerts::list(db, tenant_id, period).await?,
         projected,
@@ -192,6 +161,7 @@ mod tests {
             rfc3339(period_end_ms("2026-12")),
             "2027-01-01T00:00:00.000Z"
         );
-        assert_eq!(previous("2027-01"), "2026-12");
+        let january = Period::parse("2027-01").unwrap();
+        assert_eq!(january.previous().to_string(), "2026-12");
     }
 }

@@ -27,5 +27,6 @@ mod malformed;
 mod privacy;
 mod queue;
 mod snapshot;
+mod states;
 mod unknown_outcome;
 mod waiting;

@@ -13,9 +13,8 @@ use super::session::ConsoleAdmin;
 use crate::audit::Change;
 use crate::billing::invoices::{self, InvoiceOut};
 use crate::billing::run::{self, RunReport};
-use crate::clock::period_of;
-use crate::metering::usage::period_start_ms;
 use crate::page::PageRequest;
+use crate::period::Period;
 use crate::startup::AppState;
 
 #[derive(Template)]
@@ -41,7 +40,7 @@ async fn page(
     report: Option<RunReport>,
     error: Option<String>,
 ) -> ConsoleResult<Page> {
-    let last_month = period_of(period_start_ms(&period_of(state.clock.now_ms())) - 1);
+    let last_month = Period::of(state.clock.now_ms()).previous().to_string();
     let filter = Some(period).filter(|p| !p.is_empty());
     let invoices = invoices::list(
         &state.db.conn,

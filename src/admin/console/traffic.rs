@@ -12,9 +12,10 @@ use super::forms::{Form, record};
 use super::session::ConsoleAdmin;
 use super::{Layout, see_other};
 use crate::audit::Change;
-use crate::deliveries::{self, DeliveryDetail, DeliveryFilter, STATUSES};
+use crate::deliveries::{self, DeliveryDetail, DeliveryFilter};
 use crate::error::AppError;
 use crate::startup::AppState;
+use crate::states::DeliveryStatus;
 
 pub struct Row {
     id: Uuid,
@@ -22,7 +23,7 @@ pub struct Row {
     tenant_id: Uuid,
     tenant_short: String,
     kind: String,
-    status: String,
+    status: DeliveryStatus,
     attempts: i32,
     last_error: String,
     created_at: String,
@@ -35,7 +36,7 @@ struct ListPage {
     tenant_id: String,
     status: String,
     destination_id: String,
-    statuses: &'static [&'static str],
+    statuses: &'static [DeliveryStatus],
     deliveries: Vec<Row>,
     next_cursor: Option<String>,
 }
@@ -100,7 +101,7 @@ pub async fn list(
         tenant_id: q.tenant_id.clone().unwrap_or_default(),
         status: status.unwrap_or_default(),
         destination_id: q.destination_id.clone().unwrap_or_default(),
-        statuses: &STATUSES,
+        statuses: &DeliveryStatus::ALL,
         deliveries: rows,
         next_cursor: page.next_cursor,
     })

@@ -1,5 +1,6 @@
 use super::*;
 use crate::clock::MS_PER_HOUR;
+use crate::states::DeliveryStatus::{Dead, Failed, Paused, Pending, Succeeded, Unconfirmed};
 
 const SCHEDULE: [Duration; 2] = [Duration::from_secs(5), Duration::from_secs(30)];
 const META_WINDOW: Option<i64> = Some(48 * MS_PER_HOUR);
@@ -29,10 +30,10 @@ fn a_transient_failure_is_retried_on_schedule_then_dies() {
     let first = transition(&retry(), &a, &cx(1));
     assert_eq!(
         (first.status, first.next_attempt_at),
-        ("pending", Some(5_000))
+        (Pending, Some(5_000))
     );
     assert!(first.last_error.unwrap().starts_with("HTTP 500"));
-    assert_eq!(transition(&retry(), &a, &cx(3)).status, "dead");
+    assert_eq!(transition(&retry(), &a, &cx(3)).status, Dead);
 }
 
 #[test]
@@ -42,19 +43,19 @@ fn a_retry_past_the_age_limit_is_dead_as_expired() {
         ..cx(1)
     };
     let t = transition(&retry(), &Attempt::default(), &c);
-    assert_eq!(t.status, "dead");
+    assert_eq!(t.status, Dead);
     assert!(t.last_error.unwrap().starts_with("expired"));
 }
 
 #[test]
 fn a_pause_burns_no_attempt_and_success_clears_the_error() {
     let paused = transition(&Outcome::Pause, &Attempt::default(), &cx(1));
-    assert_eq!((paused.status, paused.counts_attempt), ("paused", false));
+    assert_eq!((paused.status, paused.counts_attempt), (Paused, false));
     let ok = transition(&Outcome::Delivered, &Attempt::default(), &cx(1));
-    assert_eq!((ok.status, ok.last_error), ("succeeded", None));
+    assert_eq!((ok.status, ok.last_error), (Succeeded, None));
     assert_eq!(
         transition(&Outcome::Fail, &Attempt::default(), &cx(1)).status,
-        "failed"
+        Failed
     );
 }
 
@@ -65,7 +66,7 @@ fn an_unknown_outcome_ends_unconfirmed_where_a_resend_would_count_twice() {
         ..Attempt::default()
     };
     let t = transition(&Outcome::Unknown, &a, &cx(1));
-    assert_eq!((t.status, t.maybe_sent_at), ("unconfirmed", Some(7)));
+    assert_eq!((t.status, t.maybe_sent_at), (Unconfirmed, Some(7)));
     assert_eq!(t.next_attempt_at, None);
 }
 
@@ -80,7 +81,7 @@ fn an_unknown_outcome_is_retried_inside_the_destination_dedup_window() {
         ..cx(1)
     };
     let t = transition(&Outcome::Unknown, &a, &c);
-    assert_eq!((t.status, t.next_attempt_at), ("pending", Some(5_000)));
+    assert_eq!((t.status, t.next_attempt_at), (Pending, Some(5_000)));
     assert_eq!(t.maybe_sent_at, Some(0));
 }
 
@@ -95,14 +96,14 @@ fn once_an_attempt_may_have_arrived_retries_stop_at_the_dedup_window() {
         ..cx(2)
     };
     let t = transition(&retry(), &Attempt::default(), &late);
-    assert_eq!((t.status, t.maybe_sent_at), ("unconfirmed", Some(0)));
+    assert_eq!((t.status, t.maybe_sent_at), (Unconfirmed, Some(0)));
     let early = Context {
         now_ms: MS_PER_HOUR,
         ..late
     };
     assert_eq!(
         transition(&retry(), &Attempt::default(), &early).status,
-        "pending"
+        Pending
     );
 }
 
@@ -115,11 +116,11 @@ fn exhausted_or_expired_after_an_unknown_outcome_is_unconfirmed_not_dead() {
     };
     assert_eq!(
         transition(&retry(), &Attempt::default(), &c).status,
-        "unconfirmed"
+        Unconfirmed
     );
     assert_eq!(
         transition(&Outcome::Expired, &Attempt::default(), &c).status,
-        "unconfirmed"
+        Unconfirmed
     );
 }
 
@@ -132,6 +133,6 @@ fn deferred_work_is_due_at_once_and_burns_no_attempt() {
     let t = transition(&Outcome::Deferred, &Attempt::default(), &c);
     assert_eq!(
         (t.status, t.next_attempt_at, t.counts_attempt),
-        ("pending", Some(42), false)
+        (Pending, Some(42), false)
     );
 }

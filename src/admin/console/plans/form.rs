@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::billing::plans::{self, Plan, PlanIn, Tier};
+use crate::states::LimitMode;
 
 /// The plan form as posted: a field the post does not carry is `None` and keeps the
 /// value it had (the stored plan's when editing), never a default.
@@ -65,7 +66,7 @@ impl PlanForm {
             monthly_fee: "0".into(),
             tier_mode: "graduated".into(),
             tiers: vec![(String::new(), "0".into()), (String::new(), String::new())],
-            limit_mode: "soft".into(),
+            limit_mode: LimitMode::Soft.to_string(),
             retention_days: "30".into(),
             ..PlanForm::default()
         }
@@ -84,7 +85,7 @@ impl PlanForm {
                 .iter()
                 .map(|t| (opt(t.up_to), t.price_per_1000.to_string()))
                 .collect(),
-            limit_mode: m.limit_mode.clone(),
+            limit_mode: m.limit_mode.to_string(),
             hard_limit: opt(m.hard_limit),
             max_destinations: opt(m.max_destinations),
             max_api_keys: opt(m.max_api_keys),
@@ -213,7 +214,7 @@ mod tests {
             monthly_fee: "4900".into(),
             tier_mode: "graduated".into(),
             tiers: vec![("1000".into(), "0".into()), (String::new(), "30".into())],
-            limit_mode: "soft".into(),
+            limit_mode: LimitMode::Soft.to_string(),
             max_destinations: "10".into(),
             retention_days: "60".into(),
             ..PlanForm::default()

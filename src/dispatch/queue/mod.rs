@@ -2,14 +2,22 @@
 //! destination's deliveries with a lease (`locked_until` + `lease_token`) committed at
 //! claim time. No transaction is held across a send. PostgreSQL claims with
 //! `FOR UPDATE SKIP LOCKED`, so several workers never take the same row; on SQLite the
-//! claim runs under the process's write gate.
+//! claim runs under the process's write gate. Every later change of a delivery's status
+//! is in `transitions`, and every release of hard-limit headroom in `headroom`.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+mod headroom;
+mod transitions;
+
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
 use uuid::Uuid;
 
 use crate::db::Db;
 use crate::destinations::Kind;
+
+pub use headroom::{Headroom, release_headroom};
+pub use transitions::{
+    complete_one, complete_succeeded, end_expired, fail_waiting, park, release, requeue, resume,
+};
 
 /// A delivery this worker holds a lease on.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,26 +186,6 @@ pub async fn claim(
     }
     claimed.sort_by_key(|c| c.id);
     Ok(claimed)
-}
-
-/// Gives back a claim none of whose deliveries was sent (loading the batch failed): due
-/// again at once, with no in-flight mark that would read as a send of unknown outcome.
-pub async fn release(db: &Db, claimed: &[Claimed]) -> Result<(), DbErr> {
-    let Some(first) = claimed.first() else {
-        return Ok(());
-    };
-    let release = Query::update()
-        .table("deliveries")
-        .value("locked_until", Option::<i64>::None)
-        .value("lease_token", Option::<Uuid>::None)
-        .value("sending_since", Option::<i64>::None)
-        .and_where(Expr::col("tenant_id").eq(first.tenant_id))
-        .and_where(Expr::col("lease_token").eq(first.lease_token))
-        .and_where(Expr::col("id").is_in(claimed.iter().map(|c| c.id)))
-        .to_owned();
-    let txn = db.begin_write().await?;
-    txn.execute(&release).await?;
-    txn.commit().await
 }
 
 #[cfg(test)]
