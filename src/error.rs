@@ -1,8 +1,14 @@
 //! The one error type of the service layer. It carries a semantic kind (mapped to an HTTP
 //! status by the web layer), a stable snake_case `code`, a human message and, where one
-//! input is at fault, its `field` path. Database errors are mapped here once.
+//! input is at fault, its `field` path. Database errors are mapped once, in [`db`]; the
+//! database error they came from stays attached as the `source`, so logs show the cause
+//! while the client sees only the clean body.
 
-use sea_orm::{DbErr, SqlErr};
+mod db;
+
+use std::sync::Arc;
+
+use sea_orm::DbErr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -26,9 +32,11 @@ pub struct AppError {
     pub message: String,
     pub field: Option<String>,
     /// Seconds a client should wait before retrying (429, 503).
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
     /// Extra members merged into the `error` object (e.g. plan limit figures).
     pub details: Option<serde_json::Value>,
+    /// The database error behind this one (never shown to the client).
+    pub source: Option<Arc<DbErr>>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -42,6 +50,7 @@ impl AppError {
             field: None,
             retry_after: None,
             details: None,
+            source: None,
         }
     }
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -81,46 +90,16 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-            return AppError::conflict("conflict", "a record with these values already exists");
+        let err = Arc::new(err);
+        let mut mapped = db::map(&err);
+        match mapped.kind {
+            ErrorKind::Unavailable => tracing::warn!(error = ?err, "database unavailable"),
+            ErrorKind::Internal => tracing::error!(error = ?err, "database error"),
+            _ => {}
         }
-        let text = err.to_string();
-        if text.contains("invalid byte sequence") || text.contains("0x00") {
-            return AppError::bad_request(
-                "invalid_input",
-                "the request contains a character that cannot be stored (NUL)",
-            );
-        }
-        if is_unavailable(&err) {
-            tracing::warn!(error = %err, "database unavailable");
-            let mut e = AppError::new(
-                ErrorKind::Unavailable,
-                "database_unavailable",
-                "the database is unavailable, retry shortly",
-            );
-            e.retry_after = Some(1);
-            return e;
-        }
-        tracing::error!(error = %err, "database error");
-        AppError::internal("an internal error occurred")
+        mapped.source = Some(err);
+        mapped
     }
-}
-
-fn is_unavailable(err: &DbErr) -> bool {
-    if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
-        return true;
-    }
-    let text = err.to_string();
-    // SQLite busy/locked and PostgreSQL lock or statement timeouts are transient.
-    [
-        "database is locked",
-        "database is busy",
-        "lock timeout",
-        "statement timeout",
-        "PoolTimedOut",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
 }
 
 impl From<serde_json::Error> for AppError {

@@ -34,7 +34,8 @@ pub fn too_many_logins(locked_until: i64, now: i64) -> AppError {
         "too_many_logins",
         "too many failed logins from this address or for this account; wait and try again",
     );
-    e.retry_after = Some(((locked_until - now).max(1) as u64).div_ceil(1000));
+    e.retry_after =
+        Some(((locked_until - now).clamp(1, i64::from(u32::MAX)) as u32).div_ceil(1000));
     e
 }
 

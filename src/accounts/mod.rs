@@ -94,12 +94,7 @@ pub async fn create_bootstrap(
     if password.is_empty() {
         return Err(AppError::invalid("password", "password must not be empty"));
     }
-    if find_by_email(db, &email).await?.is_some() {
-        return Err(
-            AppError::conflict("admin_exists", "an admin with this email already exists")
-                .with_field("email"),
-        );
-    }
+    // A taken email is refused by the unique constraint (`admin_exists`, see `error::db`).
     let model = admins::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email),

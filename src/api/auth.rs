@@ -55,7 +55,7 @@ fn rate_limit(state: &AppState, ctx: &TenantContext) -> AppResult<()> {
             "rate_limited",
             "too many requests for this API key",
         );
-        e.retry_after = Some(wait.as_secs().max(1));
+        e.retry_after = Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX));
         return Err(e);
     }
     Ok(())

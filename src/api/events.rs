@@ -116,7 +116,7 @@ fn plan_limit_reached(hit: &LimitHit) -> AppError {
     e.details =
         Some(serde_json::json!({"limit": hit.limit, "used": hit.used, "resets_at": resets_at}));
     e.retry_after = Some(
-        ((period_end_ms(&hit.period) - chrono::Utc::now().timestamp_millis()) / 1000).max(1) as u64,
+        ((period_end_ms(&hit.period) - chrono::Utc::now().timestamp_millis()) / 1000).max(1) as u32,
     );
     e
 }

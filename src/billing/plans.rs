@@ -300,12 +300,8 @@ fn validate_limits(plan: &PlanIn) -> AppResult<()> {
 
 pub async fn create(db: &impl ConnectionTrait, input: PlanIn, now: i64) -> AppResult<Plan> {
     validate(&input)?;
-    if find_by_code(db, &input.code).await?.is_some() {
-        return Err(
-            AppError::conflict("plan_code_taken", "a plan with this code already exists")
-                .with_field("code"),
-        );
-    }
+    // A code already in use is refused by the unique constraint (`plan_code_taken`, see
+    // `error::db`): a read before the insert would let two concurrent creates both pass.
     let mode = limit_mode(&input)?;
     let model = plans::ActiveModel {
         id: Set(Uuid::now_v7()),

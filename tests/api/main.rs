@@ -15,6 +15,7 @@ mod dedup;
 mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;
+mod errors;
 mod export;
 mod faults;
 mod group_commit;
