@@ -10,6 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::clock::rfc3339;
+use crate::db::WriteTxn;
 use crate::entities::audit_log;
 use crate::error::AppResult;
 use crate::page::{Page, PageRequest};
@@ -62,13 +63,9 @@ impl Change {
     }
 }
 
-/// Records one action.
-pub async fn record(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    change: Change,
-    now: i64,
-) -> AppResult<()> {
+/// Records one action, in the write transaction of the change itself: the change and its
+/// entry commit together or not at all.
+pub async fn record(txn: &WriteTxn, actor: &Actor, change: Change, now: i64) -> AppResult<()> {
     let entry = audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         admin_id: Set(actor.id),
@@ -80,7 +77,7 @@ pub async fn record(
         after: Set(change.after.map(|v| v.to_string())),
         created_at: Set(now),
     };
-    entry.insert(db).await?;
+    entry.insert(&**txn).await?;
     Ok(())
 }
 

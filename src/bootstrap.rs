@@ -62,9 +62,13 @@ pub async fn ensure_admin(db: &Db, config: &Config, now: i64) -> anyhow::Result<
         (Some(email), Some(password)) => (email.clone(), password.clone(), false),
         _ => ("admin@kickin.local".to_string(), random_token(18), true),
     };
-    accounts::create_bootstrap(&db.conn, &email, &password, Role::Owner, now)
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.message))?;
+    let txn = db.begin_write().await?;
+    match accounts::create_bootstrap(&*txn, &email, &password, Role::Owner, now).await {
+        Ok(_) => txn.commit().await?,
+        // Another instance starting at the same moment created this admin first.
+        Err(e) if e.code == "admin_exists" => return Ok(()),
+        Err(e) => anyhow::bail!("creating the first admin: {}", e.message),
+    }
     if generated {
         println!("First admin created (shown once): email {email}  password {password}");
     } else {

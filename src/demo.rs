@@ -46,7 +46,9 @@ fn destination(kind: &str, name: &str) -> DestinationIn {
 
 /// Seeds the demo tenant (a fresh one each start, since keys are shown only once).
 pub async fn seed(state: &AppState, base: &str) -> anyhow::Result<()> {
-    let db = &state.db.conn;
+    // One write transaction: a failed seed leaves nothing half-made.
+    let txn = state.db.begin_write().await?;
+    let db: &sea_orm::DatabaseTransaction = &txn;
     let now = state.clock.now_ms();
     let fail = |e: crate::error::AppError| anyhow::anyhow!("demo seed: {}", e.message);
     let plan = match plans::find_by_code(db, "demo").await.map_err(fail)? {
@@ -66,7 +68,7 @@ pub async fn seed(state: &AppState, base: &str) -> anyhow::Result<()> {
         require_event_id: None,
         dedup_window_hours: None,
     };
-    let tenant = tenants::create(db, tenant_in, now).await.map_err(fail)?;
+    let tenant = tenants::create(&txn, tenant_in, now).await.map_err(fail)?;
     let scopes = vec!["ingest".into(), "read".into(), "manage".into()];
     let key = api_keys::issue(
         db,
@@ -84,6 +86,7 @@ pub async fn seed(state: &AppState, base: &str) -> anyhow::Result<()> {
             .await
             .map_err(fail)?;
     }
+    txn.commit().await?;
     let event_time = now / 1000;
     println!(
         "\nDemo tenant \"Demo Shop\" ({}) with API key (shown once): {}",

@@ -142,10 +142,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     .ok_or_else(|| anyhow::anyhow!("--role must be owner, admin or viewer"))?,
             };
             // The operator at the command line chooses the password; a short one is a warning.
-            let admin =
-                accounts::create_bootstrap(&db.conn, &email, &password, role, clock.now_ms())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let txn = db.begin_write().await?;
+            let admin = accounts::create_bootstrap(&*txn, &email, &password, role, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            txn.commit().await?;
             if password.len() < accounts::MIN_PASSWORD {
                 eprintln!(
                     "warning: the password is shorter than {} characters",

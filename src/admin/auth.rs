@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::accounts::{self, Role};
 use crate::api::auth::bearer;
+use crate::db::WriteTxn;
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
 
@@ -29,9 +30,14 @@ impl Admin {
         }
     }
 
-    /// Records an action of this admin in the audit log.
-    pub async fn audit(&self, state: &AppState, change: crate::audit::Change) -> AppResult<()> {
-        crate::audit::record(&state.db.conn, &self.actor(), change, state.clock.now_ms()).await
+    /// Records an action of this admin in the audit log, within the action's transaction.
+    pub async fn audit(
+        &self,
+        txn: &WriteTxn,
+        state: &AppState,
+        change: crate::audit::Change,
+    ) -> AppResult<()> {
+        crate::audit::record(txn, &self.actor(), change, state.clock.now_ms()).await
     }
 
     /// 403 for read-only admins.

@@ -37,12 +37,16 @@ pub async fn create_run(
     .await?;
     let summary =
         serde_json::json!({"invoices": report.invoices.len(), "failed": report.failed.len()});
+    // The run commits its own transactions; its audit entry is a write of its own.
+    let txn = state.db.begin_write().await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("billing.run", "period", &body.period).after(&summary),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

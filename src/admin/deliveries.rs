@@ -42,13 +42,14 @@ pub async fn replay_delivery(
     admin.require_write()?;
     let txn = state.db.begin_write().await?;
     let delivery = deliveries::replay(&*txn, None, *id, state.clock.now_ms()).await?;
-    txn.commit().await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("delivery.replay", "delivery", *id).after(&delivery),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Accepted().json(delivery))
 }
 

@@ -36,22 +36,19 @@ pub async fn create_destination(
     body: web::Json<DestinationIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let tenant = tenants::get(&state.db.conn, *id).await?;
+    let txn = state.db.begin_write().await?;
+    let tenant = tenants::get(&*txn, *id).await?;
     let now = state.clock.now_ms();
-    let created = destinations::create(
-        &state.db.conn,
-        &state.keys,
-        tenant.id,
-        body.into_inner(),
-        now,
-    )
-    .await?;
+    let created =
+        destinations::create(&*txn, &state.keys, tenant.id, body.into_inner(), now).await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("destination.create", "destination", created.id()).after(&created.to_out()),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(created.to_out()))
 }
 
@@ -79,15 +76,16 @@ pub async fn update_destination(
     let now = state.clock.now_ms();
     let txn = state.db.begin_write().await?;
     let updated = destinations::update(&*txn, &state.keys, current, body.into_inner(), now).await?;
-    txn.commit().await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("destination.update", "destination", *id)
                 .before(&before)
                 .after(&updated.to_out()),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(updated.to_out()))
 }
 
@@ -103,12 +101,13 @@ pub async fn delete_destination(
     let before = current.to_out();
     let txn = state.db.begin_write().await?;
     destinations::delete(&*txn, current, state.clock.now_ms()).await?;
-    txn.commit().await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("destination.delete", "destination", *id).before(&before),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -28,13 +28,16 @@ pub async fn create_plan(
     body: web::Json<PlanIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let plan = plans::create(&state.db.conn, body.into_inner(), state.clock.now_ms()).await?;
+    let txn = state.db.begin_write().await?;
+    let plan = plans::create(&*txn, body.into_inner(), state.clock.now_ms()).await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("plan.create", "plan", plan.model.id).after(&plan.to_out()),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(plan.to_out()))
 }
 
@@ -57,15 +60,18 @@ pub async fn update_plan(
     body: web::Json<PlanPatch>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let before = plans::get(&state.db.conn, *id).await?.to_out();
-    let plan = plans::update(&state.db.conn, *id, body.into_inner(), state.clock.now_ms()).await?;
+    let txn = state.db.begin_write().await?;
+    let before = plans::get(&*txn, *id).await?.to_out();
+    let plan = plans::update(&*txn, *id, body.into_inner(), state.clock.now_ms()).await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("plan.update", "plan", *id)
                 .before(&before)
                 .after(&plan.to_out()),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(plan.to_out()))
 }

@@ -44,15 +44,17 @@ pub async fn create_tenant(
     body: web::Json<TenantIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let tenant = TenantOut::from(
-        tenants::create(&state.db.conn, body.into_inner(), state.clock.now_ms()).await?,
-    );
+    let txn = state.db.begin_write().await?;
+    let tenant =
+        TenantOut::from(tenants::create(&txn, body.into_inner(), state.clock.now_ms()).await?);
     admin
         .audit(
+            &txn,
             &state,
             Change::new("tenant.create", "tenant", tenant.id).after(&tenant),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(tenant))
 }
 
@@ -75,18 +77,20 @@ pub async fn update_tenant(
     body: web::Json<TenantPatch>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let before = TenantOut::from(tenants::get(&state.db.conn, *id).await?);
-    let tenant = TenantOut::from(
-        tenants::update(&state.db.conn, *id, body.into_inner(), state.clock.now_ms()).await?,
-    );
+    let txn = state.db.begin_write().await?;
+    let before = TenantOut::from(tenants::get(&*txn, *id).await?);
+    let tenant =
+        TenantOut::from(tenants::update(&txn, *id, body.into_inner(), state.clock.now_ms()).await?);
     admin
         .audit(
+            &txn,
             &state,
             Change::new("tenant.update", "tenant", *id)
                 .before(&before)
                 .after(&tenant),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(tenant))
 }
 
@@ -112,21 +116,18 @@ pub async fn issue_api_key(
     body: web::Json<api_keys::ApiKeyIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let tenant = tenants::get(&state.db.conn, *id).await?;
-    let issued = api_keys::issue(
-        &state.db.conn,
-        tenant.id,
-        body.into_inner(),
-        state.clock.now_ms(),
-    )
-    .await?;
+    let txn = state.db.begin_write().await?;
+    let tenant = tenants::get(&*txn, *id).await?;
+    let issued = api_keys::issue(&*txn, tenant.id, body.into_inner(), state.clock.now_ms()).await?;
     let view = serde_json::json!({"tenant_id": tenant.id, "prefix": issued.prefix, "name": issued.name, "scopes": issued.scopes});
     admin
         .audit(
+            &txn,
             &state,
             Change::new("api_key.issue", "api_key", issued.id).after(&view),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(issued))
 }
 
@@ -138,13 +139,16 @@ pub async fn revoke_api_key(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
-    let revoked = api_keys::revoke(&state.db.conn, *id, state.clock.now_ms()).await?;
+    let txn = state.db.begin_write().await?;
+    let revoked = api_keys::revoke(&*txn, *id, state.clock.now_ms()).await?;
     admin
         .audit(
+            &txn,
             &state,
             Change::new("api_key.revoke", "api_key", *id).after(&revoked),
         )
         .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(revoked))
 }
 

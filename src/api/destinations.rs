@@ -31,14 +31,10 @@ pub async fn create_destination(
 ) -> AppResult<HttpResponse> {
     let ctx = key.require(Scope::Manage)?;
     let now = state.clock.now_ms();
-    let created = destinations::create(
-        &state.db.conn,
-        &state.keys,
-        ctx.tenant_id,
-        body.into_inner(),
-        now,
-    )
-    .await?;
+    let txn = state.db.begin_write().await?;
+    let created =
+        destinations::create(&*txn, &state.keys, ctx.tenant_id, body.into_inner(), now).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(created.to_out()))
 }
 

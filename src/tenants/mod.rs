@@ -10,14 +10,15 @@ pub mod context;
 
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::billing::{assignments, plans};
 use crate::clock::rfc3339;
+use crate::db::WriteTxn;
 use crate::entities::tenants;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::page::{Page, PageRequest};
@@ -119,11 +120,8 @@ async fn check_plan(db: &impl ConnectionTrait, plan_id: Uuid) -> AppResult<()> {
     }
 }
 
-pub async fn create(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    input: TenantIn,
-    now: i64,
-) -> AppResult<tenants::Model> {
+/// Creates a tenant (and its first plan assignment) in the caller's write transaction.
+pub async fn create(txn: &WriteTxn, input: TenantIn, now: i64) -> AppResult<tenants::Model> {
     let name = check_name(&input.name)?;
     let status = input.status.unwrap_or_else(|| "active".into());
     check_status(&status)?;
@@ -131,6 +129,7 @@ pub async fn create(
         .dedup_window_hours
         .unwrap_or(DEFAULT_DEDUP_WINDOW_HOURS);
     check_window(window)?;
+    let db: &DatabaseTransaction = txn;
     if let Some(plan_id) = input.plan_id {
         check_plan(db, plan_id).await?;
     }
@@ -145,12 +144,10 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let txn = db.begin().await?;
-    let tenant = model.insert(&txn).await?;
+    let tenant = model.insert(db).await?;
     if tenant.plan_id.is_some() {
-        assignments::record(&txn, tenant.id, tenant.plan_id, now).await?;
+        assignments::record(db, tenant.id, tenant.plan_id, now).await?;
     }
-    txn.commit().await?;
     Ok(tenant)
 }
 
@@ -186,12 +183,14 @@ pub async fn list(
     Ok(Page::from_rows(rows, page, |t| t.id, TenantOut::from))
 }
 
+/// Applies a patch (and records a plan change) in the caller's write transaction.
 pub async fn update(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    txn: &WriteTxn,
     id: Uuid,
     patch: TenantPatch,
     now: i64,
 ) -> AppResult<tenants::Model> {
+    let db: &DatabaseTransaction = txn;
     let current = get(db, id).await?;
     let plan_before = current.plan_id;
     let current_plan = current.plan_id;
@@ -219,13 +218,9 @@ pub async fn update(
         active.plan_id = Set(plan_id);
     }
     active.updated_at = Set(now);
-    // Every read is done: the transaction starts with its first write, so on SQLite it
-    // takes the write lock at once instead of upgrading a read snapshot.
-    let txn = db.begin().await?;
-    let tenant = active.update(&txn).await?;
+    let tenant = active.update(db).await?;
     if tenant.plan_id != plan_before {
-        assignments::record(&txn, id, tenant.plan_id, now).await?;
+        assignments::record(db, id, tenant.plan_id, now).await?;
     }
-    txn.commit().await?;
     Ok(tenant)
 }

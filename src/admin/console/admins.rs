@@ -123,8 +123,9 @@ pub async fn create(
             &page,
         ));
     };
+    let txn = state.db.begin_write().await?;
     match accounts::create(
-        &state.db.conn,
+        &*txn,
         field(&post, "email"),
         field(&post, "password"),
         role,
@@ -135,14 +136,17 @@ pub async fn create(
         Ok(created) => {
             let view = serde_json::json!({"email": created.email, "role": created.role});
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("admin.create", "admin", created.id).after(&view),
             )
             .await?;
+            txn.commit().await?;
             Ok(see_other("/admin/admins"))
         }
         Err(e) => {
+            drop(txn);
             let page = admins_page(&admin, &state, Some(e.message)).await?;
             Ok(super::html(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

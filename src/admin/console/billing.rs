@@ -92,12 +92,16 @@ pub async fn run(
     {
         Ok(report) => {
             let summary = serde_json::json!({"invoices": report.invoices.len(), "failed": report.failed.len()});
+            // The run commits its own transactions; its audit entry is a write of its own.
+            let txn = state.db.begin_write().await?;
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("billing.run", "period", &period).after(&summary),
             )
             .await?;
+            txn.commit().await?;
             Ok(super::html(
                 actix_web::http::StatusCode::OK,
                 &page(&admin, &state, &period, Some(report), None).await?,

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use super::error::ConsoleError;
 use super::session::{CSRF_FIELD, ConsoleAdmin};
 use crate::audit::{self, Change};
+use crate::db::WriteTxn;
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
 
@@ -31,8 +32,14 @@ pub fn fields<'a>(form: &'a Form, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-pub async fn record(state: &AppState, admin: &ConsoleAdmin, change: Change) -> AppResult<()> {
-    audit::record(&state.db.conn, &admin.actor(), change, state.clock.now_ms()).await
+/// Records a console action in the audit log, within the action's transaction.
+pub async fn record(
+    txn: &WriteTxn,
+    state: &AppState,
+    admin: &ConsoleAdmin,
+    change: Change,
+) -> AppResult<()> {
+    audit::record(txn, &admin.actor(), change, state.clock.now_ms()).await
 }
 
 /// A console form post read into `T` with `serde_html_form`: a field the post does not

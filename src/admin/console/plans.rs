@@ -202,17 +202,21 @@ pub async fn create(
             ));
         }
     };
-    match plans::create(&state.db.conn, plan, state.clock.now_ms()).await {
+    let txn = state.db.begin_write().await?;
+    match plans::create(&*txn, plan, state.clock.now_ms()).await {
         Ok(created) => {
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("plan.create", "plan", created.model.id).after(&created.to_out()),
             )
             .await?;
+            txn.commit().await?;
             Ok(see_other(&format!("/admin/plans/{}", created.model.id)))
         }
         Err(e) => {
+            drop(txn);
             let fault = (e.field.clone().unwrap_or_else(|| "code".into()), e.message);
             Ok(super::html(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -270,10 +274,12 @@ pub async fn update(
             }
         }
     };
-    let updated = plans::update(&state.db.conn, *id, patch, state.clock.now_ms())
+    let txn = state.db.begin_write().await?;
+    let updated = plans::update(&*txn, *id, patch, state.clock.now_ms())
         .await
         .map_err(ConsoleError::App)?;
     record(
+        &txn,
         &state,
         &admin,
         Change::new("plan.update", "plan", *id)
@@ -281,5 +287,6 @@ pub async fn update(
             .after(&updated.to_out()),
     )
     .await?;
+    txn.commit().await?;
     Ok(see_other(&format!("/admin/plans/{id}")))
 }

@@ -189,17 +189,21 @@ pub async fn create(
         require_event_id: None,
         dedup_window_hours: None,
     };
-    match tenants::create(&state.db.conn, input, state.clock.now_ms()).await {
+    let txn = state.db.begin_write().await?;
+    match tenants::create(&txn, input, state.clock.now_ms()).await {
         Ok(t) => {
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("tenant.create", "tenant", t.id).after(&TenantOut::from(t.clone())),
             )
             .await?;
+            txn.commit().await?;
             Ok(see_other(&format!("/admin/tenants/{}", t.id)))
         }
         Err(e) => {
+            drop(txn);
             let page = list_page(&admin, &state, "", None, Some(e.message)).await?;
             Ok(super::html(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -317,9 +321,11 @@ pub async fn update(
         Ok(patch) => patch,
         Err(e) => return failed(&admin, &state, *id, e).await,
     };
-    match tenants::update(&state.db.conn, *id, patch, state.clock.now_ms()).await {
+    let txn = state.db.begin_write().await?;
+    match tenants::update(&txn, *id, patch, state.clock.now_ms()).await {
         Ok(t) => {
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("tenant.update", "tenant", *id)
@@ -327,9 +333,13 @@ pub async fn update(
                     .after(&TenantOut::from(t)),
             )
             .await?;
+            txn.commit().await?;
             Ok(see_other(&format!("/admin/tenants/{id}")))
         }
-        Err(e) => failed(&admin, &state, *id, e).await,
+        Err(e) => {
+            drop(txn);
+            failed(&admin, &state, *id, e).await
+        }
     }
 }
 
@@ -349,22 +359,28 @@ pub async fn issue_key(
         name: field(&post, "name").to_string(),
         scopes,
     };
-    match api_keys::issue(&state.db.conn, tenant.id, input, state.clock.now_ms()).await {
+    let txn = state.db.begin_write().await?;
+    match api_keys::issue(&*txn, tenant.id, input, state.clock.now_ms()).await {
         Ok(issued) => {
             let view = serde_json::json!({"tenant_id": tenant.id, "prefix": issued.prefix, "name": issued.name, "scopes": issued.scopes});
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("api_key.issue", "api_key", issued.id).after(&view),
             )
             .await?;
+            txn.commit().await?;
             // Rendered, not redirected: the key is shown this once and never again.
             Ok(super::html(
                 actix_web::http::StatusCode::OK,
                 &show_page(&admin, &state, *id, Some(issued.key), None).await?,
             ))
         }
-        Err(e) => failed(&admin, &state, *id, e).await,
+        Err(e) => {
+            drop(txn);
+            failed(&admin, &state, *id, e).await
+        }
     }
 }
 
@@ -375,13 +391,16 @@ pub async fn revoke_key(
     post: web::Form<Form>,
 ) -> ConsoleResult<HttpResponse> {
     admin.check_write(&post)?;
-    let revoked = api_keys::revoke(&state.db.conn, *id, state.clock.now_ms()).await?;
+    let txn = state.db.begin_write().await?;
+    let revoked = api_keys::revoke(&*txn, *id, state.clock.now_ms()).await?;
     record(
+        &txn,
         &state,
         &admin,
         Change::new("api_key.revoke", "api_key", *id).after(&revoked),
     )
     .await?;
+    txn.commit().await?;
     Ok(see_other(&format!("/admin/tenants/{}", revoked.tenant_id)))
 }
 
@@ -407,25 +426,23 @@ pub async fn create_destination(
         measurement_id: (!meta).then(|| target.clone()),
         api_secret: (!meta).then(|| secret.clone()),
     };
-    match destinations::create(
-        &state.db.conn,
-        &state.keys,
-        tenant.id,
-        input,
-        state.clock.now_ms(),
-    )
-    .await
-    {
+    let txn = state.db.begin_write().await?;
+    match destinations::create(&*txn, &state.keys, tenant.id, input, state.clock.now_ms()).await {
         Ok(d) => {
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("destination.create", "destination", d.id()).after(&d.to_out()),
             )
             .await?;
+            txn.commit().await?;
             Ok(see_other(&format!("/admin/tenants/{id}")))
         }
-        Err(e) => failed(&admin, &state, *id, e).await,
+        Err(e) => {
+            drop(txn);
+            failed(&admin, &state, *id, e).await
+        }
     }
 }
 
@@ -451,8 +468,8 @@ pub async fn update_destination(
         destinations::update(&*txn, &state.keys, current, patch, state.clock.now_ms()).await;
     match result {
         Ok(updated) => {
-            txn.commit().await?;
             record(
+                &txn,
                 &state,
                 &admin,
                 Change::new("destination.update", "destination", *id)
@@ -460,6 +477,7 @@ pub async fn update_destination(
                     .after(&updated.to_out()),
             )
             .await?;
+            txn.commit().await?;
             Ok(see_other(&format!("/admin/tenants/{tenant_id}")))
         }
         Err(e) => {

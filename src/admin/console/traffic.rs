@@ -134,12 +134,13 @@ pub async fn replay(
     admin.check_write(&post)?;
     let txn = state.db.begin_write().await?;
     let delivery = deliveries::replay(&*txn, None, *id, state.clock.now_ms()).await?;
-    txn.commit().await?;
     record(
+        &txn,
         &state,
         &admin,
         Change::new("delivery.replay", "delivery", *id).after(&delivery),
     )
     .await?;
+    txn.commit().await?;
     Ok(see_other(&format!("/admin/deliveries/{id}")))
 }
