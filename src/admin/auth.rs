@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::accounts::{self, Role};
 use crate::api::auth::bearer;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub struct Admin {
     pub id: Uuid,

@@ -11,7 +11,7 @@ use super::error::ConsoleError;
 use super::session::{CSRF_FIELD, ConsoleAdmin};
 use crate::audit::{self, Change};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub type Form = Vec<(String, String)>;
 
