@@ -26,7 +26,6 @@ pub mod entities;
 pub mod error;
 pub mod housekeeping;
 pub mod ingest;
-pub mod loadtest;
 pub mod metering;
 pub mod metrics;
 pub mod openapi;
