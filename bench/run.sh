@@ -12,6 +12,7 @@ BACKLOG="${KICKIN_BENCH_BACKLOG:-100000}"
 PG_BASE="${KICKIN_BENCH_POSTGRES_BASE:-postgres://postgres@127.0.0.1:5432}"
 cargo build --release --quiet
 BIN="$CARGO_TARGET_DIR/release/kickin"
+LOADTEST="$CARGO_TARGET_DIR/release/kickin-loadtest"
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export KICKIN_ADMIN_EMAIL=bench@kickin.local KICKIN_ADMIN_PASSWORD=bench-password-1 \
@@ -20,21 +21,21 @@ export KICKIN_ADMIN_EMAIL=bench@kickin.local KICKIN_ADMIN_PASSWORD=bench-passwor
 run_on() { # name ingest-database-url backlog-database-url
   local name=$1 url=$2 backlog_url=$3 port=18090
   echo "=== $name ($(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)) ==="
-  KICKIN_DATABASE_URL="$url" "$BIN" loadtest ceiling --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN"
-  KICKIN_DATABASE_URL="$url" "$BIN" loadtest ceiling --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN"
+  KICKIN_DATABASE_URL="$url" "$LOADTEST" ceiling --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN"
+  KICKIN_DATABASE_URL="$url" "$LOADTEST" ceiling --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN"
 
   # Ingest on an API-only process (the production shape): no worker shares the two cores,
   # and the deliveries wait in the queue. Dispatch is measured on its own below.
   KICKIN_DATABASE_URL="$url" KICKIN_ROLE=api KICKIN_BIND=127.0.0.1:$port "$BIN" serve --demo >"$WORK/$name.log" 2>&1 &
   local pid=$!
   until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
-  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN" --server-pid $pid
-  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --server-pid $pid |
+  "$LOADTEST" http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds "$SECONDS_PER_RUN" --server-pid $pid
+  "$LOADTEST" http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --server-pid $pid |
     tee "$WORK/single.txt"
   # Latency at half the single-event peak, paced (open loop).
   local half
   half=$(awk '/accepted events\/s/ {printf "%.0f", $3 / 2}' "$WORK/single.txt")
-  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --rate "$half" --server-pid $pid
+  "$LOADTEST" http --url "http://127.0.0.1:$port" --concurrency 64 --batch 1 --seconds "$SECONDS_PER_RUN" --rate "$half" --server-pid $pid
   kill $pid; wait $pid 2>/dev/null || true
 
   # A backlog of $BACKLOG deliveries on a database of its own, taken by an API-only
@@ -42,11 +43,11 @@ run_on() { # name ingest-database-url backlog-database-url
   KICKIN_DATABASE_URL="$backlog_url" KICKIN_ROLE=api KICKIN_BIND=127.0.0.1:$port "$BIN" serve --demo >"$WORK/$name-api.log" 2>&1 &
   pid=$!
   until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
-  "$BIN" loadtest http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds 120 \
+  "$LOADTEST" http --url "http://127.0.0.1:$port" --concurrency 64 --batch 100 --seconds 120 \
     --events "$BACKLOG" --state-file "$WORK/backlog.json" >/dev/null
   KICKIN_DATABASE_URL="$backlog_url" KICKIN_ROLE=worker KICKIN_BIND=127.0.0.1:$((port + 1)) "$BIN" serve --demo >"$WORK/$name-worker.log" 2>&1 &
   local worker=$!
-  "$BIN" loadtest drain --url "http://127.0.0.1:$port" --state-file "$WORK/backlog.json" --server-pid $worker
+  "$LOADTEST" drain --url "http://127.0.0.1:$port" --state-file "$WORK/backlog.json" --server-pid $worker
   kill $pid $worker; wait $pid $worker 2>/dev/null || true
 }
 

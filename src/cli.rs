@@ -34,77 +34,10 @@ pub enum Command {
         #[command(subcommand)]
         command: BillingCommand,
     },
-    /// Load benchmark: drive a running Kickin over HTTP, or measure the database ceiling.
-    Loadtest {
-        #[command(subcommand)]
-        command: LoadtestCommand,
-    },
     /// Manage operator admins.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LoadtestCommand {
-    /// Send events to a running Kickin (start it with `serve --demo` so sends go to the
-    /// built-in sandbox, and KICKIN_API_RATE_LIMIT=0) and report throughput and latency.
-    Http {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, env = "KICKIN_ADMIN_EMAIL")]
-        admin_email: String,
-        #[arg(long, env = "KICKIN_ADMIN_PASSWORD")]
-        admin_password: String,
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Events per request.
-        #[arg(long, default_value_t = 100)]
-        batch: usize,
-        /// Seconds of load (at most, with --events).
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Stop once this many events are accepted (a backlog for `loadtest drain`).
-        #[arg(long)]
-        events: Option<u64>,
-        /// Pace the load at this many requests per second across all connections (latency
-        /// counts from when each request was due); unpaced by default.
-        #[arg(long)]
-        rate: Option<f64>,
-        /// Wait for the queue to drain and report sends/s.
-        #[arg(long)]
-        drain: bool,
-        /// The server's process id, to report its peak RSS.
-        #[arg(long)]
-        server_pid: Option<u32>,
-        /// Write the run's API key and accepted count here, for `loadtest drain`.
-        #[arg(long)]
-        state_file: Option<std::path::PathBuf>,
-    },
-    /// Time how fast a backlog left by `loadtest http --state-file` drains once a worker
-    /// runs (start the API with KICKIN_ROLE=api, load, then start KICKIN_ROLE=worker), and
-    /// check the meter: every accepted event counted once.
-    Drain {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long)]
-        state_file: std::path::PathBuf,
-        /// The worker's process id, to report its peak RSS.
-        #[arg(long)]
-        server_pid: Option<u32>,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 300)]
-        timeout: u64,
-    },
-    /// Write the rows Kickin writes per event straight to KICKIN_DATABASE_URL.
-    Ceiling {
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 100)]
-        batch: usize,
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
     },
 }
 

@@ -3,7 +3,7 @@
 
 use crate::billing::plans::{self, PlanIn, Tier};
 use crate::destinations::{self, DestinationIn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::{self, TenantIn, api_keys};
 
 fn demo_plan() -> PlanIn {

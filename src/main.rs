@@ -3,7 +3,7 @@
 use clap::Parser;
 
 use kickin::accounts::{self, Role};
-use kickin::cli::{AdminCommand, BillingCommand, Cli, Command, LoadtestCommand};
+use kickin::cli::{AdminCommand, BillingCommand, Cli, Command};
 use kickin::clock::Clock;
 use kickin::config::{self, Config};
 use kickin::db::Db;
@@ -107,7 +107,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 std::process::exit(1)
             }
         }
-        Command::Loadtest { command } => loadtest(command, &config).await,
         Command::Reconcile { period } => {
             let db = Db::connect(&config.database_url).await?;
             let period = period.unwrap_or_else(|| kickin::clock::period_of(clock.now_ms()));
@@ -200,73 +199,6 @@ async fn existing_admin(
         .map_err(|e| anyhow::anyhow!("{}", e.message))?
         .ok_or_else(|| anyhow::anyhow!("no admin has the email {email}"))?;
     Ok((db, admin))
-}
-
-async fn loadtest(command: LoadtestCommand, config: &Config) -> anyhow::Result<()> {
-    let mut report = match command {
-        LoadtestCommand::Http {
-            url,
-            admin_email,
-            admin_password,
-            concurrency,
-            batch,
-            seconds,
-            events,
-            rate,
-            drain,
-            server_pid,
-            state_file,
-        } => {
-            let duration = std::time::Duration::from_secs(seconds);
-            let options = kickin::loadtest::http::Options {
-                url,
-                admin_email,
-                admin_password,
-                concurrency,
-                batch,
-                duration,
-                max_events: events,
-                rate,
-                drain,
-                server_pid,
-                state_file,
-            };
-            kickin::loadtest::http::run(options).await?
-        }
-        LoadtestCommand::Drain {
-            url,
-            state_file,
-            server_pid,
-            timeout,
-        } => {
-            let timeout = std::time::Duration::from_secs(timeout);
-            let drained =
-                kickin::loadtest::drain::run(&url, &state_file, server_pid, timeout).await?;
-            print!("{}", drained.render());
-            anyhow::ensure!(
-                drained.meter_exact(),
-                "the meter does not match the accepted events"
-            );
-            return Ok(());
-        }
-        LoadtestCommand::Ceiling {
-            concurrency,
-            batch,
-            seconds,
-        } => {
-            let db = Db::connect(&config.database_url).await?;
-            db.migrate().await?;
-            kickin::loadtest::ceiling::run(
-                db,
-                concurrency,
-                batch,
-                std::time::Duration::from_secs(seconds),
-            )
-            .await?
-        }
-    };
-    print!("{}", report.render());
-    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

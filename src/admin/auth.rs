@@ -12,7 +12,7 @@ use crate::accounts::{self, Role};
 use crate::api::auth::bearer;
 use crate::db::WriteTxn;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub struct Admin {
     pub id: Uuid,

@@ -10,7 +10,7 @@ use crate::audit::Change;
 use crate::billing::{export, invoices, run};
 use crate::error::AppResult;
 use crate::page::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

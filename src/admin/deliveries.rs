@@ -9,7 +9,7 @@ use crate::audit::Change;
 use crate::deliveries::{self, DeliveryFilter};
 use crate::error::AppResult;
 use crate::metering::usage;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants;
 
 #[utoipa::path(get, path = "/admin/api/deliveries", tag = "admin", params(DeliveryFilter), responses((status = 200)),

@@ -9,7 +9,7 @@ use crate::audit::Change;
 use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants;
 
 #[utoipa::path(get, path = "/admin/api/tenants/{id}/destinations", tag = "admin", params(PageQuery),

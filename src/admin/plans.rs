@@ -8,7 +8,7 @@ use crate::audit::Change;
 use crate::billing::plans::{self, PlanIn, PlanOut, PlanPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/admin/api/plans", tag = "admin", params(PageQuery), responses((status = 200)),
     security(("admin_session" = [])))]

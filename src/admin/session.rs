@@ -8,7 +8,7 @@ use super::auth::Admin;
 use crate::accounts::sessions;
 use crate::clock::rfc3339;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SessionIn {

@@ -10,7 +10,7 @@ use crate::audit::Change;
 use crate::dedup::diagnostics;
 use crate::error::AppResult;
 use crate::page::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::{self, TenantIn, TenantOut, TenantPatch, api_keys};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

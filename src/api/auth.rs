@@ -7,7 +7,7 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::error::{AppError, AppResult, ErrorKind};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::{Scope, TenantContext, auth};
 
 pub struct ApiKey(pub TenantContext);

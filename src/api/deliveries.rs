@@ -9,7 +9,7 @@ use super::diagnostics::PeriodQuery;
 use crate::deliveries::{self, DeliveryDetail, DeliveryFilter};
 use crate::error::AppResult;
 use crate::metering::usage::{self, Usage};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::Scope;
 
 #[utoipa::path(get, path = "/v1/deliveries", tag = "deliveries", params(DeliveryFilter),

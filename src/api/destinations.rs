@@ -7,7 +7,7 @@ use super::auth::ApiKey;
 use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::Scope;
 
 #[utoipa::path(get, path = "/v1/destinations", tag = "destinations", params(PageQuery),

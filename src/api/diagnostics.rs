@@ -8,7 +8,7 @@ use crate::clock::period_of;
 use crate::dedup::diagnostics::{self, DiagnosticsReport};
 use crate::error::{AppError, AppResult};
 use crate::period::Period;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::Scope;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::ingest::response::LimitHit;
 use crate::ingest::{self, IngestResponse, MAX_EVENTS_PER_REQUEST, Outcome, lookup};
 use crate::metering::usage::period_end_ms;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::Scope;
 
 /// The `events` array of a request body, checked for shape and size.

@@ -4,8 +4,7 @@
 //! when the request was authenticated from `KeyCache`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -107,42 +106,36 @@ pub fn key_hash(presented: &str) -> String {
 
 /// Recently authenticated keys, by hash. Only ingest reads it, and ingest confirms every
 /// cached context against the database inside its commit, so an entry is a shortcut,
-/// never an authority. Entries live `ttl`; the map is bounded.
+/// never an authority. Entries live `ttl`; at most [`MAX_ENTRIES`] are kept, the least
+/// recently used leaving first: a key just authenticated is always admitted (moka's
+/// default TinyLFU may refuse a newcomer while the cache is full, and that key would then
+/// be read from the database on every request).
 pub struct KeyCache {
-    entries: Mutex<HashMap<String, (TenantContext, Instant)>>,
-    ttl: Duration,
+    entries: moka::sync::Cache<String, TenantContext>,
 }
 
-const MAX_ENTRIES: usize = 10_000;
+const MAX_ENTRIES: u64 = 10_000;
 
 impl KeyCache {
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-            ttl,
-        }
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(MAX_ENTRIES)
+            .time_to_live(ttl)
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .build();
+        Self { entries }
     }
 
     pub fn get(&self, hash: &str) -> Option<TenantContext> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (ctx, at) = entries.get(hash)?;
-        (at.elapsed() < self.ttl).then(|| ctx.clone())
+        self.entries.get(hash)
     }
 
     pub fn put(&self, hash: String, ctx: TenantContext) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-        }
-        entries.insert(hash, (ctx, Instant::now()));
+        self.entries.insert(hash, ctx);
     }
 
     pub fn remove(&self, hash: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.remove(hash);
+        self.entries.invalidate(hash);
     }
 }
 
@@ -180,7 +173,8 @@ mod tests {
         for i in 0..MAX_ENTRIES + 5 {
             cache.put(format!("h{i}"), ctx());
         }
-        let len = cache.entries.lock().map(|e| e.len()).unwrap_or_default();
+        cache.entries.run_pending_tasks();
+        let len = cache.entries.entry_count();
         assert!(len <= MAX_ENTRIES, "{len}");
         assert!(cache.get(&format!("h{}", MAX_ENTRIES + 4)).is_some());
     }

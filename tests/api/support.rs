@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use kickin::clock::Clock;
 use kickin::config::Config;
-use kickin::startup::{AppState, Application};
+use kickin::startup::Application;
+use kickin::state::AppState;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

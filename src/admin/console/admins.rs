@@ -15,7 +15,7 @@ use crate::audit::{self, Change, Entry};
 use crate::clock::rfc3339;
 use crate::entities::admins;
 use crate::page::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "audit.html")]

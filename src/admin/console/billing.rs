@@ -15,7 +15,7 @@ use crate::billing::invoices::{self, InvoiceOut};
 use crate::billing::run::{self, RunReport};
 use crate::page::PageRequest;
 use crate::period::Period;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "billing.html")]

@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use super::Layout;
 use super::error::ConsoleResult;
 use super::session::ConsoleAdmin;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::{self, Dashboard};
 
 #[derive(Template, WebTemplate)]

@@ -12,7 +12,7 @@ use super::session::{CSRF_FIELD, ConsoleAdmin};
 use crate::audit::{self, Change};
 use crate::db::WriteTxn;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub type Form = Vec<(String, String)>;
 

@@ -14,7 +14,7 @@ use crate::accounts::sessions;
 use crate::admin::session::client_address;
 use crate::crypto::random_token;
 use crate::error::{AppError, ErrorKind};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -20,7 +20,7 @@ use crate::audit::Change;
 use crate::billing::plans::{self, PlanOut, PlanPatch};
 use crate::billing::pricing::{TierMode, price};
 use crate::page::PageRequest;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const SAMPLE_VOLUMES: [i64; 5] = [1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 

@@ -14,7 +14,7 @@ use super::error::ConsoleError;
 use crate::accounts::{self, Role, sessions};
 use crate::crypto::{Keys, sha256_hex};
 use crate::error::ErrorKind;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "kickin_session";
 pub const LOGIN_CSRF_COOKIE: &str = "kickin_login_csrf";

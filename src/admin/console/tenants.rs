@@ -20,7 +20,7 @@ use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch}
 use crate::error::AppError;
 use crate::metering::usage::{self, Usage};
 use crate::page::{PageQuery, PageRequest};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tenants::{self, TenantIn, TenantOut, TenantPatch, api_keys};
 
 pub struct TenantRow {

@@ -14,7 +14,7 @@ use super::{Layout, see_other};
 use crate::audit::Change;
 use crate::deliveries::{self, DeliveryDetail, DeliveryFilter};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::states::DeliveryStatus;
 
 pub struct Row {

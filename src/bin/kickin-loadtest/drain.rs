@@ -1,16 +1,16 @@
-//! `loadtest drain`: how fast a backlog drains once a worker runs. The load was taken by
-//! an API-only process (`loadtest http --state-file`), so every delivery was waiting when
-//! the worker started; this polls the tenant's usage until nothing is pending and reports
-//! sends/s over the polled interval, and whether the meter counted every accepted event
-//! exactly once (the run's tenant has one destination).
+//! `kickin-loadtest drain`: how fast a backlog drains once a worker runs. The load was
+//! taken by an API-only process (`kickin-loadtest http --state-file`), so every delivery
+//! was waiting when the worker started; this polls the tenant's usage until nothing is
+//! pending and reports sends/s over the polled interval, and whether the meter counted
+//! every accepted event exactly once (the run's tenant has one destination).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::http::State;
-use super::report::peak_rss_kb;
+use crate::http::State;
+use crate::report::peak_rss_kb;
 
 /// Polling `/v1/usage` counts the pending deliveries: often near the end, where the
 /// drain time is read off, and rarely while a large backlog remains, so the measurement

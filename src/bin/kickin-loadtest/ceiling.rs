@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use sea_orm::{EntityTrait, Set};
 use uuid::Uuid;
 
-use super::report::Report;
-use crate::db::Db;
-use crate::entities::{deliveries, events};
+use crate::report::Report;
+use kickin::db::Db;
+use kickin::entities::{deliveries, events};
 
 fn rows(
     tenant: Uuid,
@@ -20,7 +20,7 @@ fn rows(
     now: i64,
 ) -> (
     Vec<events::ActiveModel>,
-    Vec<(crate::dedup::keys::DedupKey, Uuid)>,
+    Vec<(kickin::dedup::keys::DedupKey, Uuid)>,
     Vec<deliveries::ActiveModel>,
 ) {
     let mut ev = Vec::with_capacity(n);
@@ -28,7 +28,7 @@ fn rows(
     let mut dl = Vec::with_capacity(n);
     for _ in 0..n {
         let (row, event_id) = (Uuid::now_v7(), Uuid::new_v4().to_string());
-        let payload = super::event(&event_id, now / 1000).to_string();
+        let payload = crate::body::event(&event_id, now / 1000).to_string();
         ev.push(events::ActiveModel {
             tenant_id: Set(tenant),
             id: Set(row),
@@ -43,7 +43,7 @@ fn rows(
             purged_at: Set(None),
         });
         keys.push((
-            crate::dedup::keys::DedupKey {
+            kickin::dedup::keys::DedupKey {
                 destination_id: destination,
                 event_name: "Purchase".into(),
                 event_id,
@@ -56,7 +56,7 @@ fn rows(
             event_row_id: Set(row),
             destination_id: Set(destination),
             kind: Set("meta_capi".into()),
-            status: Set(crate::states::DeliveryStatus::Pending),
+            status: Set(kickin::states::DeliveryStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(i64::MAX),
             locked_until: Set(None),
@@ -96,9 +96,9 @@ pub async fn run(
                 events::Entity::insert_many(ev)
                     .exec_without_returning(&*txn)
                     .await?;
-                let claims: Vec<crate::dedup::keys::Claim> = keys
+                let claims: Vec<kickin::dedup::keys::Claim> = keys
                     .into_iter()
-                    .map(|(key, event_row_id)| crate::dedup::keys::Claim {
+                    .map(|(key, event_row_id)| kickin::dedup::keys::Claim {
                         tenant_id: tenant,
                         key,
                         event_row_id,
@@ -106,7 +106,7 @@ pub async fn run(
                         expires_at: now + 7 * 86_400_000,
                     })
                     .collect();
-                crate::dedup::keys::claim(&*txn, &claims).await?;
+                kickin::dedup::keys::claim(&*txn, &claims).await?;
                 deliveries::Entity::insert_many(dl)
                     .exec_without_returning(&*txn)
                     .await?;

@@ -1,12 +1,5 @@
-//! `kickin loadtest`: drives a running Kickin over HTTP (its own tenant, key and sandbox
-//! destination) and reports accepted events/s, request latency, errors by status, queue
-//! drain time and sends/s, and the server's peak RSS; `ceiling` writes the same rows
-//! straight to the database, so every run can be read as a fraction of the ceiling.
-
-pub mod ceiling;
-pub mod drain;
-pub mod http;
-pub mod report;
+//! What the generator sends: one ~450-byte website purchase per event, and a template
+//! that writes whole request bodies of them by copying text.
 
 /// A ~450-byte website purchase, unique by `event_id`.
 pub fn event(id: &str, now_secs: i64) -> serde_json::Value {

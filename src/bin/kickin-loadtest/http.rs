@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::report::{Report, peak_rss_kb};
+use crate::report::{Report, peak_rss_kb};
 
 pub struct Options {
     pub url: String,
@@ -24,11 +24,11 @@ pub struct Options {
     pub rate: Option<f64>,
     pub drain: bool,
     pub server_pid: Option<u32>,
-    /// Where to leave the API key and accepted count for `loadtest drain`.
+    /// Where to leave the API key and accepted count for `kickin-loadtest drain`.
     pub state_file: Option<std::path::PathBuf>,
 }
 
-/// What `loadtest drain` needs from a finished load.
+/// What `kickin-loadtest drain` needs from a finished load.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub key: String,
@@ -106,7 +106,7 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
         .build()?;
     let key = Arc::new(setup(&http, &o).await?);
     let url = Arc::new(format!("{}/v1/events", o.url));
-    let template = Arc::new(super::BodyTemplate::default());
+    let template = Arc::new(crate::body::BodyTemplate::default());
     let accepted = Arc::new(AtomicU64::new(0));
     let requests = Arc::new(AtomicU64::new(0));
     let shared = Arc::new(Mutex::new((
@@ -215,7 +215,7 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
     }
     if o.drain {
         let usage_url = format!("{}/v1/usage", o.url);
-        report.sends = super::drain::until_drained(&http, &usage_url, &key, None)
+        report.sends = crate::drain::until_drained(&http, &usage_url, &key, None)
             .await?
             .last
             .0;
