@@ -30,6 +30,34 @@ pub fn client_address(req: &HttpRequest) -> std::net::IpAddr {
         .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
 }
 
+/// One login for the admin API and the console alike: the lock, the password (behind the
+/// hashing gate) and, when both pass, a new server-side session.
+pub async fn sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    email: &str,
+    password: &str,
+) -> AppResult<sessions::Started> {
+    let admin = state
+        .logins
+        .attempt(
+            &state.db.conn,
+            &state.clock,
+            client_address(req),
+            email,
+            password,
+        )
+        .await?;
+    sessions::start(
+        &state.db,
+        &state.keys,
+        admin.id,
+        &admin.role,
+        state.clock.now_ms(),
+    )
+    .await
+}
+
 #[utoipa::path(post, path = "/admin/api/session", tag = "admin", request_body = SessionIn,
     responses((status = 200, body = SessionOut), (status = 401),
         (status = 429, description = "too_many_logins: the address or account is locked after repeated failures; every attempt, the right password included, is refused until Retry-After")))]
@@ -38,24 +66,7 @@ pub async fn create_session(
     state: web::Data<AppState>,
     body: web::Json<SessionIn>,
 ) -> AppResult<HttpResponse> {
-    let admin = state
-        .logins
-        .attempt(
-            &state.db.conn,
-            &state.clock,
-            client_address(&req),
-            &body.email,
-            &body.password,
-        )
-        .await?;
-    let started = sessions::start(
-        &state.db,
-        &state.keys,
-        admin.id,
-        &admin.role,
-        state.clock.now_ms(),
-    )
-    .await?;
+    let started = sign_in(&state, &req, &body.email, &body.password).await?;
     Ok(HttpResponse::Ok().json(SessionOut {
         token: started.token,
         expires_at: rfc3339(started.expires_at),

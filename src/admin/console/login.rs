@@ -11,7 +11,7 @@ use super::forms::{Form, field};
 use super::see_other;
 use super::session::{self, ConsoleAdmin, LOGIN_CSRF_COOKIE, check_csrf};
 use crate::accounts::sessions;
-use crate::admin::session::client_address;
+use crate::admin::session::sign_in;
 use crate::crypto::random_token;
 use crate::error::{AppError, ErrorKind};
 use crate::state::AppState;
@@ -54,28 +54,10 @@ pub async fn submit(
         .unwrap_or_default();
     check_csrf(&expected, &form)?;
     let email = field(&form, "email");
-    let attempt = state
-        .logins
-        .attempt(
-            &state.db.conn,
-            &state.clock,
-            client_address(&req),
-            email,
-            field(&form, "password"),
-        )
-        .await;
-    let admin = match attempt {
-        Ok(admin) => admin,
+    let started = match sign_in(&state, &req, email, field(&form, "password")).await {
+        Ok(started) => started,
         Err(e) => return refused(&req, email, e),
     };
-    let started = sessions::start(
-        &state.db,
-        &state.keys,
-        admin.id,
-        &admin.role,
-        state.clock.now_ms(),
-    )
-    .await?;
     let mut response = see_other("/admin");
     response
         .add_cookie(&session::session_cookie(&req, &started.token))
