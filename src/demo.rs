@@ -2,7 +2,7 @@
 //! curl command a newcomer can paste.
 
 use crate::billing::plans::{self, PlanIn, Tier};
-use crate::destinations::{self, DestinationIn};
+use crate::destinations::{self, DestinationIn, Kind};
 use crate::state::AppState;
 use crate::tenants::{self, TenantIn, api_keys};
 
@@ -31,17 +31,11 @@ fn demo_plan() -> PlanIn {
     }
 }
 
-fn destination(kind: &str, name: &str) -> DestinationIn {
-    let meta = kind == "meta_capi";
-    DestinationIn {
-        kind: kind.into(),
-        name: name.into(),
-        pixel_id: meta.then(|| "1234567890".into()),
-        access_token: meta.then(|| "demo-access-token".into()),
-        test_event_code: None,
-        measurement_id: (!meta).then(|| "G-DEMO1234".into()),
-        api_secret: (!meta).then(|| "demo-api-secret".into()),
-    }
+/// One demo destination of each kind, pointed at the sandbox.
+fn destination(kind: Kind) -> DestinationIn {
+    let spec = kind.spec();
+    let name = format!("Demo {}", spec.label());
+    DestinationIn::with_target(kind.as_str(), &name, spec.demo_target(), "demo-secret")
 }
 
 /// Seeds the demo tenant (a fresh one each start, since keys are shown only once).
@@ -81,8 +75,8 @@ pub async fn seed(state: &AppState, base: &str) -> anyhow::Result<()> {
     )
     .await
     .map_err(fail)?;
-    for (kind, name) in [("meta_capi", "Demo pixel"), ("ga4_mp", "Demo web stream")] {
-        destinations::create(db, &state.keys, tenant.id, destination(kind, name), now)
+    for kind in Kind::ALL {
+        destinations::create(db, &state.keys, tenant.id, destination(kind), now)
             .await
             .map_err(fail)?;
     }

@@ -75,7 +75,14 @@ pub async fn update_destination(
     let before = current.to_out();
     let now = state.clock.now_ms();
     let txn = state.db.begin_write().await?;
-    let updated = destinations::update(&*txn, &state.keys, current, body.into_inner(), now).await?;
+    let updated = crate::dispatch::destination_state::update(
+        &*txn,
+        &state.keys,
+        current,
+        body.into_inner(),
+        now,
+    )
+    .await?;
     admin
         .audit(
             &txn,
@@ -100,7 +107,7 @@ pub async fn delete_destination(
     let current = destinations::get_any(&state.db.conn, *id).await?;
     let before = current.to_out();
     let txn = state.db.begin_write().await?;
-    destinations::delete(&*txn, current, state.clock.now_ms()).await?;
+    crate::dispatch::destination_state::delete(&*txn, current, state.clock.now_ms()).await?;
     admin
         .audit(
             &txn,

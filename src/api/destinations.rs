@@ -65,7 +65,14 @@ pub async fn update_destination(
     let current = destinations::get(&state.db.conn, ctx.tenant_id, *id).await?;
     let now = state.clock.now_ms();
     let txn = state.db.begin_write().await?;
-    let updated = destinations::update(&*txn, &state.keys, current, body.into_inner(), now).await?;
+    let updated = crate::dispatch::destination_state::update(
+        &*txn,
+        &state.keys,
+        current,
+        body.into_inner(),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(updated.to_out()))
 }
@@ -80,7 +87,7 @@ pub async fn delete_destination(
     let ctx = key.require(Scope::Manage)?;
     let current = destinations::get(&state.db.conn, ctx.tenant_id, *id).await?;
     let txn = state.db.begin_write().await?;
-    destinations::delete(&*txn, current, state.clock.now_ms()).await?;
+    crate::dispatch::destination_state::delete(&*txn, current, state.clock.now_ms()).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -230,7 +230,7 @@ fn apply(
                 .or_default() += total;
         }
         "event_name_case" => report.event_name_case_mismatches.push(CaseMismatch {
-            standard_name: crate::ingest::names::case_mismatch(&detail)
+            standard_name: crate::destinations::case_mismatch(&detail)
                 .unwrap_or_default()
                 .to_string(),
             event_name: detail,

@@ -1,9 +1,17 @@
-//! A tenant's destinations: Meta CAPI pixels and GA4 web streams. Public settings are
-//! stored as JSON; the credential (access token / API secret) is sealed with AES-256-GCM
-//! and is write-only: no response ever carries it. Base URLs come from server
-//! configuration only, so tenant settings cannot point Kickin elsewhere.
+//! A tenant's destinations — Meta CAPI pixels, GA4 web streams, TikTok pixels — and
+//! everything Kickin knows about each kind, one module per kind behind `Spec`. Public
+//! settings are stored as JSON; the credential (access token / API secret) is sealed
+//! with AES-256-GCM and is write-only: no response ever carries it. Base URLs come from
+//! server configuration only, so tenant settings cannot point Kickin elsewhere.
 
+pub mod ga4;
+mod kind;
+pub mod meta;
+pub mod outcome;
+pub mod send;
 mod settings;
+pub mod spec;
+mod stored;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -12,11 +20,14 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use settings::{DestinationIn, DestinationPatch, Kind, Settings};
+pub use kind::Kind;
+pub use meta::names::case_mismatch;
+pub use settings::{Change, DestinationIn, DestinationPatch, Settings};
+pub use spec::{EventFacts, Spec};
+pub use stored::StoredEvent;
 
 use crate::clock::rfc3339;
 use crate::crypto::Keys;
-use crate::dispatch::queue;
 use crate::entities::destinations;
 use crate::error::{AppError, AppResult};
 use crate::page::{Page, PageRequest};
@@ -42,6 +53,8 @@ pub struct DestinationOut {
     pub measurement_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_secret_set: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixel_code: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -66,6 +79,10 @@ impl Destination {
         })
     }
 
+    pub fn spec(&self) -> &'static dyn Spec {
+        self.kind.spec()
+    }
+
     pub fn id(&self) -> Uuid {
         self.model.id
     }
@@ -84,7 +101,8 @@ impl Destination {
 
     pub fn to_out(&self) -> DestinationOut {
         let m = &self.model;
-        let meta = self.kind == Kind::MetaCapi;
+        let secret = self.spec().fields().secret;
+        let set = |field: &str| (secret == field).then_some(!m.secret.is_empty());
         DestinationOut {
             id: m.id,
             tenant_id: m.tenant_id,
@@ -94,9 +112,10 @@ impl Destination {
             paused_reason: m.paused_reason.clone(),
             pixel_id: self.settings.pixel_id.clone(),
             test_event_code: self.settings.test_event_code.clone(),
-            access_token_set: meta.then_some(!m.secret.is_empty()),
+            access_token_set: set("access_token"),
             measurement_id: self.settings.measurement_id.clone(),
-            api_secret_set: (!meta).then_some(!m.secret.is_empty()),
+            api_secret_set: set("api_secret"),
+            pixel_code: self.settings.pixel_code.clone(),
             created_at: rfc3339(m.created_at),
             updated_at: rfc3339(m.updated_at),
         }
@@ -195,7 +214,12 @@ pub async fn create(
     input: DestinationIn,
     now: i64,
 ) -> AppResult<Destination> {
-    let (kind, name, settings, secret) = input.validate()?;
+    let settings::New {
+        kind,
+        name,
+        settings,
+        secret,
+    } = input.validate()?;
     let plan = crate::billing::plans::for_tenant(db, tenant_id).await?;
     if let Some(max) = plan.and_then(|p| p.model.max_destinations)
         && count(db, tenant_id).await? >= max as u64
@@ -222,77 +246,4 @@ pub async fn create(
     .insert(db)
     .await?;
     Destination::from_model(model)
-}
-
-/// Applies a partial update. New credentials resume a paused destination.
-pub async fn update(
-    db: &impl ConnectionTrait,
-    keys: &Keys,
-    current: Destination,
-    patch: DestinationPatch,
-    now: i64,
-) -> AppResult<Destination> {
-    // Work from the row as it is now (locked on PostgreSQL), not as the caller read it: a
-    // worker may have paused the destination in between.
-    let current = match destinations::Entity::find()
-        .filter(destinations::Column::TenantId.eq(current.model.tenant_id))
-        .filter(destinations::Column::Id.eq(current.model.id))
-        .lock_exclusive()
-        .one(db)
-        .await?
-    {
-        Some(row) => Destination::from_model(row)?,
-        None => return Err(AppError::not_found("destination")),
-    };
-    let change = patch.apply(current.kind, current.settings.clone())?;
-    let mut active: destinations::ActiveModel = current.model.clone().into();
-    if let Some(name) = change.name {
-        active.name = Set(name);
-    }
-    active.config = Set(serde_json::to_string(&change.settings)?);
-    if let Some(secret) = &change.secret {
-        active.secret = Set(keys.seal(secret.as_bytes()));
-    }
-    let was = current.model.state;
-    let state = next_state(change.state, change.secret.is_some(), was);
-    if state != DestinationState::Paused {
-        active.paused_reason = Set(None);
-    }
-    active.state = Set(state);
-    active.updated_at = Set(now);
-    let updated = Destination::from_model(active.update(db).await?)?;
-    let (tenant_id, id) = (updated.model.tenant_id, updated.model.id);
-    let active = DestinationState::Active;
-    match (was == active, state == active) {
-        (false, true) => queue::resume(db, tenant_id, id, now).await?,
-        (true, false) => queue::park(db, tenant_id, id, now).await?,
-        _ => {}
-    }
-    Ok(updated)
-}
-
-/// The state a patch leaves: the one asked for; else new credentials resume a paused
-/// destination (the old ones were refused); else unchanged.
-fn next_state(
-    requested: Option<DestinationState>,
-    new_secret: bool,
-    was: DestinationState,
-) -> DestinationState {
-    match (requested, new_secret, was) {
-        (Some(requested), _, _) => requested,
-        (None, true, DestinationState::Paused) => DestinationState::Active,
-        (None, _, was) => was,
-    }
-}
-
-/// Deletes a destination: it disappears from every API, its history stays for billing,
-/// and deliveries still waiting for it end as `failed`.
-pub async fn delete(db: &impl ConnectionTrait, current: Destination, now: i64) -> AppResult<()> {
-    let (tenant_id, id) = (current.model.tenant_id, current.model.id);
-    let mut active: destinations::ActiveModel = current.model.into();
-    active.deleted_at = Set(Some(now));
-    active.state = Set(DestinationState::Disabled);
-    active.updated_at = Set(now);
-    active.update(db).await?;
-    Ok(queue::fail_waiting(db, tenant_id, id, now).await?)
 }

@@ -1,35 +1,16 @@
-//! Destination kinds and the validation of their settings and credentials.
+//! A destination's settings and credential, validated the same way for every kind: the
+//! kind's `Spec` says which target field and which credential it takes and checks the
+//! target's value; every other kind's fields are refused by name.
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::Kind;
+use super::spec::{Fields, Spec};
 use crate::error::{AppError, AppResult};
 use crate::states::DestinationState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    MetaCapi,
-    Ga4Mp,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::MetaCapi, Kind::Ga4Mp];
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "meta_capi" => Some(Kind::MetaCapi),
-            "ga4_mp" => Some(Kind::Ga4Mp),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::MetaCapi => "meta_capi",
-            Kind::Ga4Mp => "ga4_mp",
-        }
-    }
-}
-
-/// Public settings, stored as JSON on the destination.
+/// Public settings, stored as JSON on the destination. Exactly one target is set: the
+/// one of the destination's kind.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,19 +19,46 @@ pub struct Settings {
     pub test_event_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measurement_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixel_code: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+impl Settings {
+    /// Where the events go (pixel id, measurement id or pixel code).
+    pub fn target(&self) -> Option<&str> {
+        self.pixel_id
+            .as_deref()
+            .or(self.measurement_id.as_deref())
+            .or(self.pixel_code.as_deref())
+    }
+
+    fn target_mut(&mut self, field: &str) -> &mut Option<String> {
+        match field {
+            "pixel_id" => &mut self.pixel_id,
+            "measurement_id" => &mut self.measurement_id,
+            _ => &mut self.pixel_code,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationIn {
-    /// `meta_capi` or `ga4_mp`.
+    /// `meta_capi`, `ga4_mp` or `tiktok`.
     pub kind: String,
     pub name: String,
+    /// Meta: the numeric pixel (dataset) id.
     pub pixel_id: Option<String>,
+    /// Meta and TikTok: the access token (write-only).
     pub access_token: Option<String>,
+    /// Meta and TikTok: sent on every event while set.
     pub test_event_code: Option<String>,
+    /// GA4: the web stream's `G-…` id.
     pub measurement_id: Option<String>,
+    /// GA4: the Measurement Protocol API secret (write-only).
     pub api_secret: Option<String>,
+    /// TikTok: the pixel code.
+    pub pixel_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -64,8 +72,17 @@ pub struct DestinationPatch {
     pub test_event_code: Option<Option<String>>,
     pub measurement_id: Option<String>,
     pub api_secret: Option<String>,
+    pub pixel_code: Option<String>,
     /// `active` or `disabled` (a paused destination resumes with new credentials or `active`).
     pub state: Option<String>,
+}
+
+/// A validated new destination.
+pub struct New {
+    pub kind: Kind,
+    pub name: String,
+    pub settings: Settings,
+    pub secret: String,
 }
 
 /// What a validated patch changes.
@@ -76,35 +93,73 @@ pub struct Change {
     pub state: Option<DestinationState>,
 }
 
+/// The kind-specific fields of a body, by name.
+struct Given<'a> {
+    targets: [(&'static str, Option<&'a str>); 3],
+    secrets: [(&'static str, Option<&'a str>); 2],
+    test_event_code: bool,
+}
+
+impl Given<'_> {
+    fn target(&self, fields: Fields) -> Option<&str> {
+        self.targets.iter().find(|(f, _)| *f == fields.target)?.1
+    }
+    fn secret(&self, fields: Fields) -> Option<&str> {
+        self.secrets.iter().find(|(f, _)| *f == fields.secret)?.1
+    }
+
+    /// Refuses, by name, every field that belongs to other kinds.
+    fn only_for(&self, spec: &dyn Spec) -> AppResult<()> {
+        let fields = spec.fields();
+        let foreign = self
+            .targets
+            .iter()
+            .filter(|(f, v)| *f != fields.target && v.is_some())
+            .chain(
+                self.secrets
+                    .iter()
+                    .filter(|(f, v)| *f != fields.secret && v.is_some()),
+            )
+            .map(|(f, _)| *f)
+            .chain((self.test_event_code && !fields.test_event_code).then_some("test_event_code"));
+        match foreign.into_iter().next() {
+            Some(field) => Err(AppError::invalid(
+                field,
+                format!("{field} does not apply to {}", spec.name()),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+fn given<'a>(
+    pixel_id: &'a Option<String>,
+    measurement_id: &'a Option<String>,
+    pixel_code: &'a Option<String>,
+    access_token: &'a Option<String>,
+    api_secret: &'a Option<String>,
+    test_event_code: bool,
+) -> Given<'a> {
+    Given {
+        targets: [
+            ("pixel_id", pixel_id.as_deref()),
+            ("measurement_id", measurement_id.as_deref()),
+            ("pixel_code", pixel_code.as_deref()),
+        ],
+        secrets: [
+            ("access_token", access_token.as_deref()),
+            ("api_secret", api_secret.as_deref()),
+        ],
+        test_event_code,
+    }
+}
+
 fn check_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid("name", "name must be 1-100 characters"));
     }
     Ok(name.to_string())
-}
-
-fn check_pixel_id(v: &str) -> AppResult<String> {
-    if v.is_empty() || v.len() > 32 || !v.chars().all(|c| c.is_ascii_digit()) {
-        return Err(AppError::invalid(
-            "pixel_id",
-            "pixel_id must be the numeric pixel (dataset) id",
-        ));
-    }
-    Ok(v.to_string())
-}
-
-fn check_measurement_id(v: &str) -> AppResult<String> {
-    let ok = v.strip_prefix("G-").is_some_and(|r| {
-        !r.is_empty() && r.len() <= 20 && r.chars().all(|c| c.is_ascii_alphanumeric())
-    });
-    if !ok {
-        return Err(AppError::invalid(
-            "measurement_id",
-            "measurement_id must look like G-XXXXXXX",
-        ));
-    }
-    Ok(v.to_string())
 }
 
 fn check_secret(field: &'static str, v: &str) -> AppResult<String> {
@@ -130,66 +185,82 @@ fn check_test_code(v: Option<&str>) -> AppResult<Option<String>> {
     }
 }
 
-fn required<'a>(field: &'static str, v: &'a Option<String>, kind: Kind) -> AppResult<&'a str> {
-    v.as_deref().ok_or_else(|| {
-        AppError::invalid(field, format!("{field} is required for {}", kind.as_str()))
-    })
-}
-
-fn forbid(field: &'static str, v: &Option<String>, kind: Kind) -> AppResult<()> {
-    match v {
-        Some(_) => Err(AppError::invalid(
-            field,
-            format!("{field} does not apply to {}", kind.as_str()),
-        )),
-        None => Ok(()),
-    }
+fn required<'a>(field: &'static str, v: Option<&'a str>, spec: &dyn Spec) -> AppResult<&'a str> {
+    v.ok_or_else(|| AppError::invalid(field, format!("{field} is required for {}", spec.name())))
 }
 
 impl DestinationIn {
-    pub fn validate(self) -> AppResult<(Kind, String, Settings, String)> {
-        let kind = Kind::parse(&self.kind)
-            .ok_or_else(|| AppError::invalid("kind", "kind must be meta_capi or ga4_mp"))?;
-        let name = check_name(&self.name)?;
-        match kind {
-            Kind::MetaCapi => {
-                forbid("measurement_id", &self.measurement_id, kind)?;
-                forbid("api_secret", &self.api_secret, kind)?;
-                let settings = Settings {
-                    pixel_id: Some(check_pixel_id(required("pixel_id", &self.pixel_id, kind)?)?),
-                    test_event_code: check_test_code(self.test_event_code.as_deref())?,
-                    measurement_id: None,
-                };
-                let secret = check_secret(
-                    "access_token",
-                    required("access_token", &self.access_token, kind)?,
-                )?;
-                Ok((kind, name, settings, secret))
-            }
-            Kind::Ga4Mp => {
-                forbid("pixel_id", &self.pixel_id, kind)?;
-                forbid("access_token", &self.access_token, kind)?;
-                forbid("test_event_code", &self.test_event_code, kind)?;
-                let settings = Settings {
-                    measurement_id: Some(check_measurement_id(required(
-                        "measurement_id",
-                        &self.measurement_id,
-                        kind,
-                    )?)?),
-                    ..Settings::default()
-                };
-                let secret = check_secret(
-                    "api_secret",
-                    required("api_secret", &self.api_secret, kind)?,
-                )?;
-                Ok((kind, name, settings, secret))
-            }
+    /// A body with the kind's own target and credential fields set (forms that ask for
+    /// "target" and "secret" whatever the kind).
+    pub fn with_target(kind: &str, name: &str, target: &str, secret: &str) -> Self {
+        let mut input = DestinationIn {
+            kind: kind.into(),
+            name: name.into(),
+            ..DestinationIn::default()
+        };
+        if let Some(kind) = Kind::parse(kind) {
+            let fields = kind.spec().fields();
+            *input.field(fields.target) = Some(target.into());
+            *input.field(fields.secret) = Some(secret.into());
         }
+        input
+    }
+
+    fn field(&mut self, name: &str) -> &mut Option<String> {
+        match name {
+            "pixel_id" => &mut self.pixel_id,
+            "measurement_id" => &mut self.measurement_id,
+            "pixel_code" => &mut self.pixel_code,
+            "api_secret" => &mut self.api_secret,
+            _ => &mut self.access_token,
+        }
+    }
+
+    pub fn validate(self) -> AppResult<New> {
+        let kind = Kind::parse(&self.kind)
+            .ok_or_else(|| AppError::invalid("kind", format!("kind must be {}", Kind::list())))?;
+        let spec = kind.spec();
+        let name = check_name(&self.name)?;
+        let given = given(
+            &self.pixel_id,
+            &self.measurement_id,
+            &self.pixel_code,
+            &self.access_token,
+            &self.api_secret,
+            self.test_event_code.is_some(),
+        );
+        given.only_for(spec)?;
+        let fields = spec.fields();
+        let mut settings = Settings::default();
+        *settings.target_mut(fields.target) =
+            Some(spec.check_target(required(fields.target, given.target(fields), spec)?)?);
+        settings.test_event_code = check_test_code(self.test_event_code.as_deref())?;
+        let secret = check_secret(
+            fields.secret,
+            required(fields.secret, given.secret(fields), spec)?,
+        )?;
+        Ok(New {
+            kind,
+            name,
+            settings,
+            secret,
+        })
     }
 }
 
 impl DestinationPatch {
+    /// A patch setting new credentials in the kind's own credential field.
+    pub fn with_secret(kind: Kind, secret: Option<String>) -> Self {
+        let mut patch = DestinationPatch::default();
+        match kind.spec().fields().secret {
+            "api_secret" => patch.api_secret = secret,
+            _ => patch.access_token = secret,
+        }
+        patch
+    }
+
     pub fn apply(self, kind: Kind, mut settings: Settings) -> AppResult<Change> {
+        let spec = kind.spec();
         let name = self.name.as_deref().map(check_name).transpose()?;
         let state = match self.state.as_deref().map(DestinationState::parse) {
             None => None,
@@ -201,33 +272,26 @@ impl DestinationPatch {
                 ));
             }
         };
-        let secret = match kind {
-            Kind::MetaCapi => {
-                forbid("measurement_id", &self.measurement_id, kind)?;
-                forbid("api_secret", &self.api_secret, kind)?;
-                if let Some(pixel) = &self.pixel_id {
-                    settings.pixel_id = Some(check_pixel_id(pixel)?);
-                }
-                if let Some(code) = &self.test_event_code {
-                    settings.test_event_code = check_test_code(code.as_deref())?;
-                }
-                self.access_token
-                    .as_deref()
-                    .map(|t| check_secret("access_token", t))
-                    .transpose()?
-            }
-            Kind::Ga4Mp => {
-                forbid("pixel_id", &self.pixel_id, kind)?;
-                forbid("access_token", &self.access_token, kind)?;
-                if let Some(id) = &self.measurement_id {
-                    settings.measurement_id = Some(check_measurement_id(id)?);
-                }
-                self.api_secret
-                    .as_deref()
-                    .map(|t| check_secret("api_secret", t))
-                    .transpose()?
-            }
-        };
+        let given = given(
+            &self.pixel_id,
+            &self.measurement_id,
+            &self.pixel_code,
+            &self.access_token,
+            &self.api_secret,
+            self.test_event_code.is_some(),
+        );
+        given.only_for(spec)?;
+        let fields = spec.fields();
+        if let Some(target) = given.target(fields) {
+            *settings.target_mut(fields.target) = Some(spec.check_target(target)?);
+        }
+        if let Some(code) = &self.test_event_code {
+            settings.test_event_code = check_test_code(code.as_deref())?;
+        }
+        let secret = given
+            .secret(fields)
+            .map(|t| check_secret(fields.secret, t))
+            .transpose()?;
         Ok(Change {
             name,
             settings,

@@ -9,19 +9,16 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
-use super::clients::Budget;
-use super::clients::ga4::Ga4Target;
-use super::clients::meta::MetaTarget;
 use super::complete::{Completion, Tally, complete};
-use super::outcome::{self, Attempt, Outcome};
-use super::payload::{self, StoredEvent};
+use super::payload;
 use super::queue::{self, Claimed, DueDestination};
 use super::resend;
-use super::retry::expires_at;
-use super::worker::{Dispatcher, GA4_BATCH, META_BATCH};
-use crate::destinations::{self, Destination, Kind};
+use super::worker::Dispatcher;
+use crate::destinations::outcome::{self, Attempt, Outcome};
+use crate::destinations::send::Budget;
+use crate::destinations::spec::Target;
+use crate::destinations::{self, Destination, StoredEvent};
 use crate::error::{AppResult, ErrorKind};
-use crate::ingest::decide::max_age_ms;
 use crate::states::DestinationState;
 
 impl Dispatcher {
@@ -37,7 +34,7 @@ impl Dispatcher {
             due,
             self.clock.now_ms(),
             self.lease_ms,
-            batch_limit(destination.kind),
+            destination.spec().claim_limit(),
         )
         .await?;
         if claimed.is_empty() {
@@ -118,7 +115,7 @@ impl Dispatcher {
         deadline: i64,
     ) -> AppResult<Vec<Completion>> {
         let now = self.clock.now_ms();
-        let max_age = max_age_ms(destination.kind);
+        let spec = destination.spec();
         let mut completions = Vec::with_capacity(claimed.len());
         let mut to_send: Vec<(Uuid, &StoredEvent)> = Vec::new();
         let mut by_id = HashMap::new();
@@ -127,8 +124,8 @@ impl Dispatcher {
                 completions.push(local(c, Outcome::Fail, PAYLOAD_MISSING, now, None));
                 continue;
             };
-            let expires = expires_at(event.event_time_ms, max_age);
-            let window = resend::dedup_window_ms(destination.kind, event);
+            let expires = spec.expires_at(event.event_time_ms);
+            let window = spec.resend_window_ms(event);
             if now >= expires {
                 completions.push(local(c, Outcome::Expired, TOO_OLD, expires, window));
             } else if !resend::may_send(window, c.maybe_sent_at, now) {
@@ -166,34 +163,14 @@ impl Dispatcher {
             clock: &self.clock,
             deadline_ms: deadline,
         };
-        match destination.kind {
-            Kind::MetaCapi => {
-                let target = MetaTarget {
-                    pixel_id: destination.settings.pixel_id.as_deref().unwrap_or_default(),
-                    access_token: credential,
-                    test_event_code: destination.settings.test_event_code.as_deref(),
-                };
-                self.meta.send(&target, to_send, &budget).await
-            }
-            Kind::Ga4Mp => {
-                let target = Ga4Target {
-                    measurement_id: destination
-                        .settings
-                        .measurement_id
-                        .as_deref()
-                        .unwrap_or_default(),
-                    api_secret: credential,
-                };
-                self.ga4.send(&target, to_send, &budget).await
-            }
-        }
-    }
-}
-
-fn batch_limit(kind: Kind) -> u64 {
-    match kind {
-        Kind::MetaCapi => META_BATCH,
-        Kind::Ga4Mp => GA4_BATCH,
+        let target = Target {
+            settings: &destination.settings,
+            credential,
+        };
+        self.senders
+            .get(destination.kind)
+            .send(&target, to_send, &budget)
+            .await
     }
 }
 

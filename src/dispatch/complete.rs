@@ -10,12 +10,12 @@ use std::time::Duration;
 use sea_orm::ConnectionTrait;
 
 use super::destination_state::{hold_destination, pause_destination};
-use super::outcome::{self, Outcome};
 use super::queue::{self, Claimed, Headroom};
 use super::record::{attempt_row, insert_attempts};
 use super::transition::{Context, Transition, transition};
 use crate::clock::period_of;
 use crate::db::Db;
+use crate::destinations::outcome::{self, Outcome};
 use crate::error::AppResult;
 use crate::metering::{self, alerts};
 use crate::states::DeliveryStatus;

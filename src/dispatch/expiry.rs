@@ -11,10 +11,8 @@ use sea_orm::DbErr;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 
 use super::queue;
-use super::retry::EXPIRY_MARGIN_MS;
 use crate::db::Db;
 use crate::destinations::Kind;
-use crate::ingest::decide::max_age_ms;
 use crate::states::DeliveryStatus;
 
 pub const EVERY: Duration = Duration::from_secs(30);
@@ -25,8 +23,7 @@ const BATCH: u64 = 1_000;
 pub async fn expire_waiting(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
     let mut total = 0;
     for kind in Kind::ALL {
-        // `expires_at(event_time) <= now` ⇔ `event_time <= now - max_age + margin`.
-        let cutoff = now_ms - max_age_ms(kind) + EXPIRY_MARGIN_MS;
+        let cutoff = kind.spec().too_old_before(now_ms);
         loop {
             let n = expire_batch(db, kind, cutoff, now_ms).await?;
             total += n;

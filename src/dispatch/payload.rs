@@ -4,28 +4,13 @@
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::crypto::Keys;
+use crate::destinations::StoredEvent;
 use crate::entities::events;
 use crate::error::AppResult;
-
-/// An event ready to be turned into a Meta or GA4 request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    pub event_id: String,
-    pub event_name: String,
-    pub event_time_ms: i64,
-    /// `events.payload`: hashed user data, custom data, action source, …
-    pub payload: Value,
-    /// Unhashed Meta identifiers (IP, user agent, fbc, fbp, …).
-    pub identifiers: Map<String, Value>,
-    pub ga4_client_id: Option<String>,
-    pub ga4_user_id: Option<String>,
-    /// The ingest span's `traceparent`, for linking dispatch spans to it.
-    pub trace_context: Option<String>,
-}
 
 /// Loads events by row id for one tenant. A row that cannot be read (purged or
 /// undecryptable) is missing from the map; the caller fails its delivery.

@@ -6,8 +6,8 @@
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
-use super::outcome;
 use super::queue::Claimed;
+use crate::destinations::outcome;
 use crate::entities::delivery_attempts;
 use crate::error::AppResult;
 

@@ -4,24 +4,10 @@
 //! resend could be a second conversion in the customer's reports, so the delivery ends
 //! `unconfirmed` instead.
 
-use super::clients::{ga4, meta};
-use super::payload::StoredEvent;
-use crate::destinations::Kind;
-
 /// Resends stop this long before the destination's window closes: the window is counted
 /// from when Kickin started the attempt, which is a little before the destination saw it,
 /// and clocks differ between machines.
 pub const RESEND_MARGIN_MS: i64 = 3_600_000;
-
-/// How long after an attempt that may have arrived the destination still drops a resend
-/// of `event` as a duplicate; `None` when it never does.
-pub fn dedup_window_ms(kind: Kind, event: &StoredEvent) -> Option<i64> {
-    match kind {
-        Kind::MetaCapi => Some(meta::RESEND_DEDUP_WINDOW_MS),
-        // No window is documented: GA4's own age limit (the delivery's expiry) bounds it.
-        Kind::Ga4Mp => ga4::deduplicates_resend(event).then_some(i64::MAX),
-    }
-}
 
 /// The last moment a resend is deduplicated, for a delivery whose earliest attempt of
 /// unknown outcome started at `maybe_sent_at`; `None` when no resend is.
@@ -49,7 +35,7 @@ mod tests {
 
     #[test]
     fn meta_takes_a_resend_inside_48_hours_of_the_first_attempt_only() {
-        let window = Some(meta::RESEND_DEDUP_WINDOW_MS);
+        let window = Some(crate::destinations::meta::RESEND_DEDUP_WINDOW_MS);
         let first = 1_000 * MS_PER_HOUR;
         assert!(may_send(window, Some(first), first + 46 * MS_PER_HOUR));
         assert!(!may_send(window, Some(first), first + 47 * MS_PER_HOUR));

@@ -6,8 +6,6 @@ use std::time::Duration;
 
 /// Longest wait a destination may impose through `Retry-After` or throttling hints.
 pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(24 * 3600);
-/// Safety margin before a destination's age limit: an event this close to it is not sent.
-pub const EXPIRY_MARGIN_MS: i64 = 3_600_000;
 
 /// What to do after failed attempt number `attempt` (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,16 +42,6 @@ pub fn next_attempt(
     } else {
         Next::RetryAt(at)
     }
-}
-
-/// The last moment an event may still be sent to a destination with `max_age_ms`.
-pub fn expires_at(event_time_ms: i64, max_age_ms: i64) -> i64 {
-    event_time_ms + max_age_ms - EXPIRY_MARGIN_MS
-}
-
-/// Parses a `Retry-After` header given in seconds (HTTP dates are not used by these APIs).
-pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[cfg(test)]
@@ -108,19 +96,5 @@ mod tests {
             next_attempt(&schedule, 1, 0, None, 1_000, 0.5),
             Next::Expired
         );
-        assert_eq!(
-            expires_at(0, 7 * 86_400_000),
-            7 * 86_400_000 - EXPIRY_MARGIN_MS
-        );
-    }
-
-    #[test]
-    fn retry_after_headers_in_seconds_parse() {
-        assert_eq!(parse_retry_after(Some(" 30 ")), Some(S(30)));
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
-        assert_eq!(parse_retry_after(None), None);
     }
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::outcome::{Attempt, Outcome};
 use super::resend::resend_until;
 use super::retry::{Next, next_attempt};
+use crate::destinations::outcome::{Attempt, Outcome};
 use crate::states::DeliveryStatus::{self, Dead, Failed, Paused, Pending, Succeeded, Unconfirmed};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

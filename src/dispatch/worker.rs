@@ -11,22 +11,16 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::clients::ga4::Ga4Client;
-use super::clients::meta::MetaClient;
-use super::clients::{self, meta};
 use super::queue;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::Keys;
 use crate::db::Db;
+use crate::destinations::send::Senders;
 use crate::error::AppResult;
 
 /// The default lease (`KICKIN_LEASE_SECONDS`): a crashed worker's deliveries are retaken after it.
 pub const LEASE_MS: i64 = 120_000;
-pub(super) const META_BATCH: u64 = meta::MAX_BATCH as u64;
-/// GA4 requests go one `client_id` group at a time: 16 × the 5 s timeout stays well
-/// inside the default lease (and the claim's budget defers what would not).
-pub(super) const GA4_BATCH: u64 = 16;
 const DESTINATIONS_PER_ROUND: u64 = 16;
 /// Batches of one destination sent at the same time: enough to hide a slow response,
 /// few enough that one destination cannot take every worker slot.
@@ -40,8 +34,7 @@ pub struct Dispatcher {
     pub(super) db: Db,
     pub(super) keys: Keys,
     pub(super) clock: Clock,
-    pub(super) meta: MetaClient,
-    pub(super) ga4: Ga4Client,
+    pub(super) senders: Senders,
     pub(super) schedule: Vec<Duration>,
     pub(super) lease_ms: i64,
     /// Lease time a further request of a claim needs left (see `COMPLETION_ROOM_MS`).
@@ -52,17 +45,8 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(db: Db, keys: Keys, clock: Clock, config: &Config) -> Self {
-        let http = clients::http_client(config.send_timeout);
         Dispatcher {
-            meta: MetaClient {
-                http: http.clone(),
-                base: config.meta_api_base.clone(),
-                version: config.meta_api_version.clone(),
-            },
-            ga4: Ga4Client {
-                http,
-                base: config.ga4_api_base.clone(),
-            },
+            senders: Senders::new(config),
             schedule: config.retry_schedule.clone(),
             lease_ms: config.lease_ms,
             send_budget_ms: config.send_timeout.as_millis() as i64 + COMPLETION_ROOM_MS,

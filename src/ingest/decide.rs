@@ -5,14 +5,7 @@
 use uuid::Uuid;
 
 use super::event::ValidatedEvent;
-use super::names;
-use crate::clock::{MS_PER_DAY, MS_PER_HOUR};
-use crate::destinations::{Destination, Kind};
-
-/// Meta refuses events older than 7 days.
-pub const META_MAX_AGE_MS: i64 = 7 * MS_PER_DAY;
-/// GA4 accepts events backdated up to 72 hours.
-pub const GA4_MAX_AGE_MS: i64 = 72 * MS_PER_HOUR;
+use crate::destinations::{Destination, EventFacts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -20,10 +13,13 @@ pub enum Decision {
     Skipped(&'static str),
 }
 
-pub fn max_age_ms(kind: Kind) -> i64 {
-    match kind {
-        Kind::MetaCapi => META_MAX_AGE_MS,
-        Kind::Ga4Mp => GA4_MAX_AGE_MS,
+/// What a destination's rules look at.
+pub fn facts(event: &ValidatedEvent) -> EventFacts<'_> {
+    EventFacts {
+        event_name: &event.event_name,
+        action_source: &event.action_source,
+        has_user_data: !event.user_data.is_empty(),
+        has_ga4_client_id: event.ga4.client_id.is_some(),
     }
 }
 
@@ -39,19 +35,14 @@ pub fn decide(event: &ValidatedEvent, destination: &Destination, now_ms: i64) ->
     if destination.is_disabled() {
         return Decision::Skipped("destination_disabled");
     }
-    // The same safety margin the worker applies: never queue what it would not send.
-    if event.event_time_ms()
-        < now_ms - max_age_ms(destination.kind) + crate::dispatch::retry::EXPIRY_MARGIN_MS
-    {
+    let spec = destination.spec();
+    // The same limit the worker applies: never queue what it would not send.
+    if event.event_time_ms() < spec.too_old_before(now_ms) {
         return Decision::Skipped("too_old");
     }
-    match destination.kind {
-        Kind::Ga4Mp if event.ga4.client_id.is_none() => Decision::Skipped("missing_client_id"),
-        Kind::Ga4Mp if names::ga4_name(&event.event_name).is_none() => {
-            Decision::Skipped("invalid_ga4_event_name")
-        }
-        Kind::MetaCapi if event.user_data.is_empty() => Decision::Skipped("missing_user_data"),
-        _ => Decision::Candidate,
+    match spec.skip_reason(&facts(event)) {
+        Some(reason) => Decision::Skipped(reason),
+        None => Decision::Candidate,
     }
 }
 

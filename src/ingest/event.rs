@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::names;
 use super::user_data::{self, UserData};
 use crate::clock::{MS_PER_HOUR, rfc3339};
 
@@ -365,7 +364,7 @@ fn parse_extra(f: &Fields) -> Result<BTreeMap<String, Value>, Rejection> {
 
 fn warnings_for(event_name: &str, event_time: i64, now_ms: i64) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    if let Some(standard) = names::case_mismatch(event_name) {
+    if let Some(standard) = crate::destinations::case_mismatch(event_name) {
         warnings.push(Warning {
             code: "event_name_case".into(),
             message: format!(

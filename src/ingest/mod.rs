@@ -10,7 +10,6 @@ pub mod event;
 mod group;
 mod limit;
 pub mod lookup;
-pub mod names;
 pub mod pii;
 pub mod response;
 mod rows;

@@ -14,6 +14,9 @@ pub fn payload(event: &ValidatedEvent) -> Value {
         payload.insert("event_source_url".into(), json!(url));
     }
     payload.insert("user_data".into(), json!(event.user_data.hashed));
+    if !event.user_data.alt_hashed.is_empty() {
+        payload.insert("alt_hashes".into(), json!(event.user_data.alt_hashed));
+    }
     if let Some(custom) = &event.custom_data {
         payload.insert("custom_data".into(), Value::Object(custom.clone()));
     }

@@ -1,6 +1,8 @@
 //! `user_data`: contact fields are normalized and SHA-256 hashed here, at the edge, so
-//! raw PII never reaches storage; identifiers Meta needs as sent (IP address, user
-//! agent, click and browser ids) are kept apart so storage can seal them.
+//! raw PII never reaches storage; identifiers destinations need as sent (IP address,
+//! user agent, click and browser ids) are kept apart so storage can seal them. A raw
+//! phone is also hashed in E.164 with its `+`, as TikTok (and Google) hash it: Meta's
+//! hash has no `+`, and a hash cannot be turned into the other.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +11,8 @@ use serde_json::{Map, Value};
 use super::event::{Fields, Rejection};
 use super::pii::{self, HashedKey, NormalizeContext};
 
-/// Identifiers Meta takes unhashed.
-const PLAIN_KEYS: [&str; 14] = [
+/// Identifiers destinations take unhashed (`ttp` and `ttclid` are TikTok's).
+pub const PLAIN_KEYS: [&str; 16] = [
     "client_ip_address",
     "client_user_agent",
     "fbc",
@@ -25,6 +27,8 @@ const PLAIN_KEYS: [&str; 14] = [
     "ig_sid",
     "anon_id",
     "madid",
+    "ttp",
+    "ttclid",
 ];
 const MAX_VALUES_PER_KEY: usize = 10;
 
@@ -34,6 +38,9 @@ pub struct UserData {
     pub hashed: BTreeMap<String, Value>,
     /// Unhashed identifiers, to be sealed at rest.
     pub identifiers: BTreeMap<String, String>,
+    /// The same fields hashed under another destination's rules (`ph_e164`), for raw
+    /// values only.
+    pub alt_hashed: BTreeMap<String, Value>,
 }
 
 impl UserData {
@@ -63,6 +70,9 @@ pub(super) fn parse(f: &Fields) -> Result<UserData, Rejection> {
             data.hashed.insert(key.name().to_string(), hashed);
         }
     }
+    if let Some(e164) = f.obj.get("ph").and_then(|v| e164_hashes(v, &ctx)) {
+        data.alt_hashed.insert("ph_e164".into(), e164);
+    }
     for key in PLAIN_KEYS {
         if let Some(value) = f.string(key, 1024)? {
             if key == "client_ip_address" && value.parse::<std::net::IpAddr>().is_err() {
@@ -72,6 +82,27 @@ pub(super) fn parse(f: &Fields) -> Result<UserData, Rejection> {
         }
     }
     Ok(data)
+}
+
+/// Raw phone numbers hashed in E.164 with the `+` (TikTok, Google); numbers that came
+/// hashed have no such form. Runs after `ph` itself was validated.
+fn e164_hashes(value: &Value, ctx: &NormalizeContext) -> Option<Value> {
+    let one = |raw: &str| {
+        let raw = raw.trim();
+        if raw.is_empty() || pii::is_sha256_hex(raw) {
+            return None;
+        }
+        let digits = pii::normalize(HashedKey::Ph, raw, ctx).ok()?;
+        Some(Value::String(pii::sha256_hex(&format!("+{digits}"))))
+    };
+    match value {
+        Value::String(s) => one(s),
+        Value::Array(items) => {
+            let hashes: Vec<Value> = items.iter().filter_map(|v| one(v.as_str()?)).collect();
+            (!hashes.is_empty()).then_some(Value::Array(hashes))
+        }
+        _ => None,
+    }
 }
 
 /// The normalized country, used by phone, state and ZIP rules. A bad country is
@@ -131,4 +162,49 @@ fn hash_one(
         return Err(f.invalid(path, format!("{path} is too long")));
     }
     pii::hash_value(key, raw, ctx).map_err(|e| f.invalid(path, format!("{path}: {}", e.message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parsed(user_data: Value) -> UserData {
+        let obj = user_data.as_object().unwrap().clone();
+        let f = Fields {
+            obj: &obj,
+            path: "events[0].user_data".into(),
+        };
+        parse(&f).unwrap()
+    }
+
+    #[test]
+    fn a_raw_phone_is_also_hashed_in_e164_with_its_plus() {
+        // TikTok's published example: "(+1)2133734253" → "+12133734253".
+        let data = parsed(json!({"ph": "(+1)2133734253"}));
+        assert_eq!(
+            data.alt_hashed["ph_e164"],
+            json!("9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd")
+        );
+        // Meta's hash is of the digits without the `+`: a different value.
+        assert_eq!(data.hashed["ph"], json!(pii::sha256_hex("12133734253")));
+        assert_ne!(data.hashed["ph"], data.alt_hashed["ph_e164"]);
+    }
+
+    #[test]
+    fn a_hashed_phone_has_no_e164_form_and_tiktok_ids_are_sealed_identifiers() {
+        let hashed = "a".repeat(64);
+        let data = parsed(
+            json!({"ph": [hashed, "+44 20 7946 0000"], "ttp": "ttp-cookie", "ttclid": "E.C.P.x"}),
+        );
+        assert_eq!(
+            data.alt_hashed["ph_e164"],
+            json!([pii::sha256_hex("+442079460000")])
+        );
+        assert_eq!(data.identifiers["ttp"], "ttp-cookie");
+        assert_eq!(data.identifiers["ttclid"], "E.C.P.x");
+        let only_hashed = parsed(json!({"ph": "b".repeat(64)}));
+        assert!(only_hashed.alt_hashed.is_empty());
+    }
 }

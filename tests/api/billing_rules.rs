@@ -14,8 +14,8 @@ use crate::mocks::stripe::StripeFault;
 use crate::support::{Backend, TestApp};
 use kickin::billing::{periods, run, scheduler};
 use kickin::clock::{MS_PER_HOUR, period_of};
+use kickin::destinations::outcome::{self, Outcome};
 use kickin::dispatch::complete::{Completion, complete};
-use kickin::dispatch::outcome::{self, Outcome};
 use kickin::dispatch::queue;
 use kickin::metering::{self, reconcile::reconcile, usage};
 

@@ -59,10 +59,35 @@ struct ShowPage {
     plans: Vec<PlanChoice>,
     keys: Vec<api_keys::ApiKeyOut>,
     destinations: Vec<DestinationOut>,
+    kinds: Vec<KindChoice>,
     usage: Usage,
     diagnostics: DiagnosticsReport,
     new_key: Option<String>,
     error: Option<String>,
+}
+
+/// A kind of destination the add form offers, with the names of its two fields.
+struct KindChoice {
+    value: &'static str,
+    label: &'static str,
+    target: &'static str,
+    secret: &'static str,
+}
+
+fn kind_choices() -> Vec<KindChoice> {
+    destinations::Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            let spec = kind.spec();
+            let fields = spec.fields();
+            KindChoice {
+                value: spec.name(),
+                label: spec.label(),
+                target: fields.target,
+                secret: fields.secret,
+            }
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -232,6 +257,7 @@ async fn show_page(
         plans: plan_choices(state, t.plan_id).await?,
         keys: api_keys::list(db, id, all).await?.data,
         destinations: destinations::list(db, id, all).await?.data,
+        kinds: kind_choices(),
         usage: usage::usage(&state.db, id, t.plan_id, &period).await?,
         diagnostics: diagnostics::report(db, id, &period).await?,
         tenant: TenantView {
@@ -412,20 +438,12 @@ pub async fn create_destination(
 ) -> ConsoleResult<HttpResponse> {
     admin.check_write(&post)?;
     let tenant = tenants::get(&state.db.conn, *id).await?;
-    let meta = field(&post, "kind") == "meta_capi";
-    let (target, secret) = (
-        field(&post, "target").to_string(),
-        field(&post, "secret").to_string(),
+    let input = DestinationIn::with_target(
+        field(&post, "kind"),
+        field(&post, "name"),
+        field(&post, "target"),
+        field(&post, "secret"),
     );
-    let input = DestinationIn {
-        kind: field(&post, "kind").to_string(),
-        name: field(&post, "name").to_string(),
-        pixel_id: meta.then(|| target.clone()),
-        access_token: meta.then(|| secret.clone()),
-        test_event_code: None,
-        measurement_id: (!meta).then(|| target.clone()),
-        api_secret: (!meta).then(|| secret.clone()),
-    };
     let txn = state.db.begin_write().await?;
     match destinations::create(&*txn, &state.keys, tenant.id, input, state.clock.now_ms()).await {
         Ok(d) => {
@@ -456,16 +474,19 @@ pub async fn update_destination(
     let current = destinations::get_any(&state.db.conn, *id).await?;
     let (tenant_id, before) = (current.model.tenant_id, current.to_out());
     let secret = Some(field(&post, "secret").to_string()).filter(|s| !s.is_empty());
-    let meta = current.kind == destinations::Kind::MetaCapi;
     let patch = DestinationPatch {
-        access_token: secret.clone().filter(|_| meta),
-        api_secret: secret.filter(|_| !meta),
         state: Some(field(&post, "state").to_string()).filter(|s| !s.is_empty()),
-        ..DestinationPatch::default()
+        ..DestinationPatch::with_secret(current.kind, secret)
     };
     let txn = state.db.begin_write().await?;
-    let result =
-        destinations::update(&*txn, &state.keys, current, patch, state.clock.now_ms()).await;
+    let result = crate::dispatch::destination_state::update(
+        &*txn,
+        &state.keys,
+        current,
+        patch,
+        state.clock.now_ms(),
+    )
+    .await;
     match result {
         Ok(updated) => {
             record(

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dispatch::payload::StoredEvent;
+use crate::destinations::StoredEvent;
 
 const PASS_THROUGH: [&str; 7] = [
     "action_source",
@@ -13,6 +13,9 @@ const PASS_THROUGH: [&str; 7] = [
     "data_processing_options",
     "original_event_data",
 ];
+
+/// Identifiers other destinations take, which Meta does not know.
+const NOT_META: [&str; 2] = ["ttp", "ttclid"];
 
 /// One element of `data`: hashed user data joined with the sealed identifiers; an
 /// `event_time` slightly ahead of the clock is sent as now.
@@ -41,7 +44,13 @@ pub fn server_event(event: &StoredEvent, now_ms: i64) -> Value {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    user_data.extend(event.identifiers.clone());
+    user_data.extend(
+        event
+            .identifiers
+            .iter()
+            .filter(|(key, _)| !NOT_META.contains(&key.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     out.insert("user_data".into(), Value::Object(user_data));
     Value::Object(out)
 }

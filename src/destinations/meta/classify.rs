@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::dispatch::outcome::{Attempt, Outcome};
-use crate::dispatch::retry::parse_retry_after;
+use crate::destinations::outcome::{Attempt, Outcome};
+use crate::destinations::send::parse_retry_after;
 
 const RATE_LIMIT_CODES: [i64; 8] = [1, 2, 4, 17, 32, 341, 368, 613];
 const AUTH_CODES: [i64; 2] = [190, 102];

@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
-use super::meta_body;
-use super::meta_classify::{Answer, classify};
-use super::{Budget, deferred, elapsed_ms, transport_failure};
-use crate::dispatch::outcome::{self, Attempt, Outcome};
-use crate::dispatch::payload::StoredEvent;
+use super::body;
+use super::classify::{Answer, classify};
+use crate::destinations::StoredEvent;
+use crate::destinations::outcome::{self, Attempt, Outcome};
+use crate::destinations::send::{Budget, deferred, elapsed_ms, transport_failure};
 
 pub const MAX_BATCH: usize = 1000;
 /// Meta drops a server event whose event_name + event_id it received in the previous
@@ -37,7 +37,7 @@ impl MetaClient {
     /// Sends events (delivery id, event) and returns one result per delivery. A batch
     /// refused for a bad event is split in halves while the claim's budget allows; the
     /// halves not tried in time are deferred to the next claim, unsent.
-    pub fn send<'a>(
+    pub fn send_batch<'a>(
         &'a self,
         target: &'a MetaTarget<'a>,
         events: &'a [(Uuid, &'a StoredEvent)],
@@ -64,7 +64,7 @@ impl MetaClient {
         if !budget.allows() {
             return events.iter().map(|(id, _)| (*id, deferred())).collect();
         }
-        self.send(target, events, budget).await
+        self.send_batch(target, events, budget).await
     }
 
     async fn post(
@@ -75,7 +75,7 @@ impl MetaClient {
     ) -> outcome::Result {
         let now = clock.now_ms();
         let stored: Vec<&StoredEvent> = events.iter().map(|(_, e)| *e).collect();
-        let body = meta_body::request(&stored, target.test_event_code, now);
+        let body = body::request(&stored, target.test_event_code, now);
         let url = format!("{}/{}/{}/events", self.base, self.version, target.pixel_id);
         let started = Instant::now();
         let mut attempt = Attempt {

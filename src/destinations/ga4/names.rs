@@ -1,35 +1,5 @@
-//! Event names: Meta's standard events (for the `event_name_case` warning) and the
-//! mapping to GA4 recommended event names, with GA4's naming rules.
-
-/// Meta's standard events, spelled exactly as Meta matches them.
-pub const META_STANDARD_EVENTS: [&str; 18] = [
-    "AddPaymentInfo",
-    "AddToCart",
-    "AddToWishlist",
-    "CompleteRegistration",
-    "Contact",
-    "CustomizeProduct",
-    "Donate",
-    "FindLocation",
-    "InitiateCheckout",
-    "Lead",
-    "PageView",
-    "Purchase",
-    "Schedule",
-    "Search",
-    "StartTrial",
-    "SubmitApplication",
-    "Subscribe",
-    "ViewContent",
-];
-
-/// The standard name that `name` equals except for case, if any (`purchase` → `Purchase`).
-pub fn case_mismatch(name: &str) -> Option<&'static str> {
-    META_STANDARD_EVENTS
-        .iter()
-        .find(|standard| **standard != name && standard.eq_ignore_ascii_case(name))
-        .copied()
-}
+//! GA4 event names: Meta standard names become GA4 recommended names; GA4's naming
+//! rules say which names it cannot take.
 
 /// Meta standard names that GA4 has a recommended event for.
 const GA4_RECOMMENDED: [(&str, &str); 9] = [
@@ -119,14 +89,6 @@ pub fn ga4_name(meta_name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lowercase_purchase_is_a_case_mismatch_but_purchase_is_not() {
-        assert_eq!(case_mismatch("purchase"), Some("Purchase"));
-        assert_eq!(case_mismatch("PURCHASE"), Some("Purchase"));
-        assert_eq!(case_mismatch("Purchase"), None);
-        assert_eq!(case_mismatch("purchase_completed"), None);
-    }
 
     #[test]
     fn meta_standard_names_map_to_ga4_recommended_names() {

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dispatch::payload::StoredEvent;
-use crate::ingest::names::ga4_name;
+use super::names::ga4_name;
+use crate::destinations::StoredEvent;
 
 /// GA4 shows events in reports only with an engagement time; 1 ms when none was sent.
 const DEFAULT_ENGAGEMENT_MS: i64 = 1;

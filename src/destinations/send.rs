@@ -1,15 +1,9 @@
-//! HTTP clients of the destinations. Each turns stored events into the vendor's request,
-//! sends it, and classifies the answer into an `Outcome` per delivery (spec §3).
-
-pub mod ga4;
-mod ga4_body;
-pub mod meta;
-mod meta_body;
-mod meta_classify;
+//! What every destination's client shares: the HTTP client, how a transport failure is
+//! read (nothing sent, or outcome unknown), the claim's time budget, `Retry-After`.
 
 use std::time::Duration;
 
-use crate::dispatch::outcome::{Attempt, Outcome};
+use super::outcome::{Attempt, Outcome};
 
 /// Meta recommends a 1.5 s budget; a few seconds (`KICKIN_SEND_TIMEOUT`, default 5 s)
 /// leaves room for slow networks. Past it the attempt's outcome is unknown.
@@ -71,13 +65,56 @@ impl Budget<'_> {
 }
 
 /// The result for work not started because the claim's budget ran out.
-pub fn deferred() -> crate::dispatch::outcome::Result {
-    crate::dispatch::outcome::Result {
+pub fn deferred() -> super::outcome::Result {
+    super::outcome::Result {
         outcome: Outcome::Deferred,
         attempt: Attempt {
             error_code: Some("deferred".into()),
             error_message: Some("not sent before the lease would run out".into()),
             ..Attempt::default()
         },
+    }
+}
+
+/// One sender per kind, built once from configuration.
+pub struct Senders {
+    by_kind: std::collections::HashMap<super::Kind, Box<dyn super::spec::Sender>>,
+}
+
+impl Senders {
+    pub fn new(config: &crate::config::Config) -> Self {
+        let http = http_client(config.send_timeout);
+        let by_kind = super::Kind::ALL
+            .into_iter()
+            .map(|kind| (kind, kind.spec().sender(http.clone(), config)))
+            .collect();
+        Senders { by_kind }
+    }
+
+    pub fn get(&self, kind: super::Kind) -> &dyn super::spec::Sender {
+        self.by_kind[&kind].as_ref()
+    }
+}
+
+/// Parses a `Retry-After` header given in seconds (HTTP dates are not used by these APIs).
+pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_headers_in_seconds_parse() {
+        assert_eq!(
+            parse_retry_after(Some(" 30 ")),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(parse_retry_after(None), None);
     }
 }

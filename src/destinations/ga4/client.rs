@@ -7,15 +7,14 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
-use super::ga4_body;
-use super::{Budget, deferred, elapsed_ms, transport_failure};
-use crate::dispatch::outcome::{self, Attempt, Outcome};
-use crate::dispatch::payload::StoredEvent;
-use crate::dispatch::retry::parse_retry_after;
+use super::body;
+use crate::destinations::StoredEvent;
+use crate::destinations::outcome::{self, Attempt, Outcome};
+use crate::destinations::send::{
+    Budget, deferred, elapsed_ms, parse_retry_after, transport_failure,
+};
 
 pub const MAX_EVENTS: usize = 25;
-
-pub use ga4_body::deduplicates_resend;
 
 pub struct Ga4Target<'a> {
     pub measurement_id: &'a str,
@@ -48,7 +47,7 @@ pub fn classify(status: u16, retry_after: Option<&str>, attempt: &mut Attempt) -
 impl Ga4Client {
     /// Sends events grouped by (client_id, user_id, event time) in requests of ≤ 25;
     /// requests the claim's budget has no room for are deferred, unsent.
-    pub async fn send(
+    pub async fn send_groups(
         &self,
         target: &Ga4Target<'_>,
         events: &[(Uuid, &StoredEvent)],
@@ -89,7 +88,7 @@ impl Ga4Client {
         user: Option<&str>,
         events: &[&StoredEvent],
     ) -> outcome::Result {
-        let body = ga4_body::request(client, user, events);
+        let body = body::request(client, user, events);
         let url = format!("{}/mp/collect", self.base);
         let query = [
             ("measurement_id", target.measurement_id),
