@@ -4,6 +4,7 @@
 //! configuration only, so tenant settings cannot point Kickin elsewhere.
 
 mod settings;
+pub mod tiktok;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
