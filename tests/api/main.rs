@@ -29,5 +29,6 @@ mod privacy;
 mod queue;
 mod snapshot;
 mod states;
+mod tiktok_mock;
 mod unknown_outcome;
 mod waiting;

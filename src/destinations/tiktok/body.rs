@@ -9,8 +9,11 @@ use crate::dispatch::payload::StoredEvent;
 /// Meta hashed keys TikTok takes with the same normalisation, and TikTok's name for them.
 /// Hashed city, state and country are not sent: TikTok wants those raw.
 const ARRAY_HASHES: [(&str, &str); 2] = [("em", "email"), ("external_id", "external_id")];
-const SINGLE_HASHES: [(&str, &str); 3] =
-    [("fn", "first_name"), ("ln", "last_name"), ("zp", "zip_code")];
+const SINGLE_HASHES: [(&str, &str); 3] = [
+    ("fn", "first_name"),
+    ("ln", "last_name"),
+    ("zp", "zip_code"),
+];
 /// Sealed identifiers TikTok takes raw.
 const RAW_IDENTIFIERS: [(&str, &str); 4] = [
     ("client_ip_address", "ip"),
@@ -153,7 +156,10 @@ fn limited_data_use(payload: &Value) -> bool {
 pub fn event(e: &StoredEvent, now_ms: i64) -> Value {
     let mut out = Map::new();
     out.insert("event".into(), json!(e.event_name));
-    out.insert("event_time".into(), json!(e.event_time_ms.min(now_ms) / 1000));
+    out.insert(
+        "event_time".into(),
+        json!(e.event_time_ms.min(now_ms) / 1000),
+    );
     out.insert("event_id".into(), json!(e.event_id));
     if let Some(page) = page(&e.payload) {
         out.insert("page".into(), page);
@@ -241,8 +247,11 @@ mod tests {
         assert_eq!(body["event"], "signup_Done");
         assert_eq!(body["event_time"], 1_700_000_000);
         assert_eq!(body["event_id"], json!("order-1"));
-        assert_eq!(body["page"], json!({"url": "https://shop.test/thanks",
-            "referrer": "https://shop.test/cart"}));
+        assert_eq!(
+            body["page"],
+            json!({"url": "https://shop.test/thanks",
+            "referrer": "https://shop.test/cart"})
+        );
         assert_eq!(body["limited_data_use"], true);
         assert_eq!(event(&e, 1_600_000_000_000)["event_time"], 1_600_000_000);
     }

@@ -144,8 +144,10 @@ mod tests {
 
     #[test]
     fn code_zero_is_delivered_with_the_request_id_and_no_error() {
-        let (outcome, attempt) =
-            run(200, r#"{"code":0,"message":"OK","request_id":"2023X","data":{}}"#);
+        let (outcome, attempt) = run(
+            200,
+            r#"{"code":0,"message":"OK","request_id":"2023X","data":{}}"#,
+        );
         assert_eq!(outcome, Outcome::Delivered);
         assert_eq!(attempt.http_status, Some(200));
         assert_eq!(attempt.destination_trace_id.as_deref(), Some("2023X"));
@@ -154,7 +156,10 @@ mod tests {
 
     #[test]
     fn partial_ok_is_delivered_and_keeps_its_code() {
-        let (outcome, attempt) = run(200, r#"{"code":20001,"message":"partial","request_id":"r"}"#);
+        let (outcome, attempt) = run(
+            200,
+            r#"{"code":20001,"message":"partial","request_id":"r"}"#,
+        );
         assert_eq!(outcome, Outcome::Delivered);
         assert_eq!(attempt.error_code.as_deref(), Some("20001"));
     }
