@@ -49,6 +49,7 @@ pub struct Config {
     pub meta_api_base: String,
     pub meta_api_version: String,
     pub ga4_api_base: String,
+    pub tiktok_api_base: String,
     pub stripe_api_base: String,
     pub stripe_secret_key: Option<String>,
     pub api_rate_limit: u32,
@@ -72,6 +73,7 @@ impl std::fmt::Debug for Config {
             .field("role", &self.role)
             .field("meta_api_base", &self.meta_api_base)
             .field("ga4_api_base", &self.ga4_api_base)
+            .field("tiktok_api_base", &self.tiktok_api_base)
             .field("stripe_api_base", &self.stripe_api_base)
             .field("stripe_configured", &self.stripe_secret_key.is_some())
             .field("api_rate_limit", &self.api_rate_limit)
@@ -91,7 +93,7 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h";
 
 /// Every variable Kickin reads; anything else starting with `KICKIN_` is reported as a
 /// probable typo.
-pub const KNOWN_VARIABLES: [&str; 18] = [
+pub const KNOWN_VARIABLES: [&str; 19] = [
     "KICKIN_DATABASE_URL",
     "KICKIN_BIND",
     "KICKIN_SECRET_KEY",
@@ -101,6 +103,7 @@ pub const KNOWN_VARIABLES: [&str; 18] = [
     "KICKIN_META_API_BASE",
     "KICKIN_META_API_VERSION",
     "KICKIN_GA4_API_BASE",
+    "KICKIN_TIKTOK_API_BASE",
     "KICKIN_STRIPE_API_BASE",
     "KICKIN_STRIPE_SECRET_KEY",
     "KICKIN_API_RATE_LIMIT",
@@ -170,6 +173,11 @@ impl Config {
                 &vars,
                 "KICKIN_GA4_API_BASE",
                 "https://www.google-analytics.com",
+            )?,
+            tiktok_api_base: base_url(
+                &vars,
+                "KICKIN_TIKTOK_API_BASE",
+                "https://business-api.tiktok.com",
             )?,
             stripe_api_base: base_url(&vars, "KICKIN_STRIPE_API_BASE", "https://api.stripe.com")?,
             stripe_secret_key: vars.get("KICKIN_STRIPE_SECRET_KEY").map(str::to_string),

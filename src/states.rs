@@ -1,5 +1,5 @@
-//! The states rows are in, as types: a delivery's status, a destination's state and a
-//! plan's limit mode. Each is stored as the same lower-case text it always was (no
+//! The states rows are in, as types: a delivery's status, a destination's state, a
+//! plan's limit mode and an invoice's Stripe sync. Each is stored as the same lower-case text it always was (no
 //! migration), and JSON shows that text too. Reading a value that is none of these is a
 //! database error, never a guess.
 
@@ -20,58 +20,34 @@ use serde::{Deserialize, Serialize};
     Serialize,
     Deserialize,
     utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
 )]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-#[serde(rename_all = "lowercase")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Due at `next_attempt_at` (a retry waits here too).
-    #[sea_orm(string_value = "pending")]
     Pending,
-    #[sea_orm(string_value = "succeeded")]
     Succeeded,
     /// Permanently refused, or its destination was deleted.
-    #[sea_orm(string_value = "failed")]
     Failed,
     /// Retries exhausted, or past the destination's age limit.
-    #[sea_orm(string_value = "dead")]
     Dead,
     /// Its destination is paused: waits without burning retries.
-    #[sea_orm(string_value = "paused")]
     Paused,
     /// An attempt's outcome is unknown and a resend could count twice: not resent.
-    #[sea_orm(string_value = "unconfirmed")]
     Unconfirmed,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [Self; 6] = [
-        Self::Pending,
-        Self::Succeeded,
-        Self::Failed,
-        Self::Dead,
-        Self::Paused,
-        Self::Unconfirmed,
-    ];
     /// Not final yet: counted as pending in usage and under a hard limit.
     pub const WAITING: [Self; 2] = [Self::Pending, Self::Paused];
     /// The final states nothing was counted for: their headroom goes back, and a replay
     /// may send them again.
     pub const REPLAYABLE: [Self; 3] = [Self::Failed, Self::Dead, Self::Unconfirmed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Dead => "dead",
-            Self::Paused => "paused",
-            Self::Unconfirmed => "unconfirmed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
 
     pub fn is_replayable(self) -> bool {
         Self::REPLAYABLE.contains(&self)
@@ -91,34 +67,20 @@ impl DeliveryStatus {
     Serialize,
     Deserialize,
     utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
 )]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-#[serde(rename_all = "lowercase")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DestinationState {
-    #[sea_orm(string_value = "active")]
     Active,
     /// The destination refused its credentials: deliveries wait until they change.
-    #[sea_orm(string_value = "paused")]
     Paused,
     /// Switched off by the tenant, or deleted.
-    #[sea_orm(string_value = "disabled")]
     Disabled,
-}
-
-impl DestinationState {
-    pub const ALL: [Self; 3] = [Self::Active, Self::Paused, Self::Disabled];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Disabled => "disabled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
 }
 
 /// What a plan does when a month's sends reach its limit.
@@ -134,43 +96,74 @@ impl DestinationState {
     Serialize,
     Deserialize,
     utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
 )]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-#[serde(rename_all = "lowercase")]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LimitMode {
     /// Sends go on; alerts and the invoice tell.
-    #[sea_orm(string_value = "soft")]
     Soft,
     /// Counted + pending sends never exceed `hard_limit`: ingest answers 429.
-    #[sea_orm(string_value = "hard")]
     Hard,
 }
 
-impl LimitMode {
-    pub const ALL: [Self; 2] = [Self::Soft, Self::Hard];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Soft => "soft",
-            Self::Hard => "hard",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
+/// Where an invoice is with Stripe.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum SyncStatus {
+    /// Waiting for its first sync.
+    Pending,
+    Synced,
+    /// The last sync failed; the next billing run retries it.
+    Failed,
+    /// Stripe is not configured: the invoice stays local until it is.
+    NotConfigured,
 }
 
-macro_rules! display_as_str {
+impl SyncStatus {
+    /// Invoices a billing run (re)tries to sync.
+    pub const UNSYNCED: [Self; 3] = [Self::Pending, Self::Failed, Self::NotConfigured];
+}
+
+/// Every value, its text (`as_str`) and back (`parse`), from the one list of variants.
+macro_rules! stored_as_text {
     ($($t:ty),*) => {$(
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+        impl $t {
+            pub const ALL: &'static [Self] = <Self as strum::VariantArray>::VARIANTS;
+
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                s.parse().ok()
             }
         }
     )*};
 }
-display_as_str!(DeliveryStatus, DestinationState, LimitMode);
+stored_as_text!(DeliveryStatus, DestinationState, LimitMode, SyncStatus);
 
 #[cfg(test)]
 mod tests {
@@ -183,7 +176,7 @@ mod tests {
         for s in DeliveryStatus::ALL {
             assert_eq!(s.to_value(), s.as_str());
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(*s));
         }
         for s in DestinationState::ALL {
             assert_eq!(s.to_value(), s.as_str());
@@ -193,6 +186,13 @@ mod tests {
             assert_eq!(m.to_value(), m.as_str());
             assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
         }
+        for s in SyncStatus::ALL {
+            assert_eq!(s.to_value(), s.as_str());
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(SyncStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(SyncStatus::NotConfigured.as_str(), "not_configured");
+        assert_eq!(DeliveryStatus::Unconfirmed.to_string(), "unconfirmed");
     }
 
     #[test]

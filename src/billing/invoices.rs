@@ -14,6 +14,7 @@ use crate::clock::rfc3339;
 use crate::entities::{invoice_lines, invoices};
 use crate::error::{AppError, AppResult};
 use crate::page::{Page, PageRequest};
+use crate::states::SyncStatus;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LineOut {
@@ -34,7 +35,7 @@ pub struct InvoiceOut {
     pub total: i64,
     pub status: String,
     /// `not_configured`, `pending`, `synced` or `failed`.
-    pub sync_status: String,
+    pub sync_status: SyncStatus,
     pub sync_error: Option<String>,
     pub stripe_invoice_id: Option<String>,
     pub lines: Vec<LineOut>,
@@ -74,7 +75,7 @@ pub async fn issue(
     period: &str,
     units: i64,
     priced: &Priced,
-    sync_status: &str,
+    sync_status: SyncStatus,
     now: i64,
 ) -> AppResult<(invoices::Model, bool)> {
     let id = Uuid::now_v7();
@@ -86,7 +87,7 @@ pub async fn issue(
         units: Set(units),
         total: Set(priced.total),
         status: Set("issued".into()),
-        sync_status: Set(sync_status.into()),
+        sync_status: Set(sync_status),
         sync_error: Set(None),
         sync_attempts: Set(0),
         next_sync_at: Set(Some(now)),

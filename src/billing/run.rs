@@ -18,6 +18,7 @@ use crate::entities::invoices as invoice_rows;
 use crate::error::{AppError, AppResult};
 use crate::metering::usage::{counted, period_end_ms};
 use crate::period::Period;
+use crate::states::SyncStatus;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct InvoiceSummary {
@@ -26,7 +27,7 @@ pub struct InvoiceSummary {
     pub total: i64,
     pub currency: String,
     pub status: String,
-    pub sync_status: String,
+    pub sync_status: SyncStatus,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -85,9 +86,9 @@ pub async fn run(
     txn.commit().await?;
     let billable = assignments::in_force_at(&db.conn, period_end_ms(period)).await?;
     let sync_status = if stripe.is_some() {
-        "pending"
+        SyncStatus::Pending
     } else {
-        "not_configured"
+        SyncStatus::NotConfigured
     };
     let mut failed = Vec::new();
     for (&tenant_id, &plan_id) in &billable {
@@ -160,7 +161,7 @@ async fn issue_one(
     tenant_id: Uuid,
     plan_id: Uuid,
     period: &str,
-    sync_status: &str,
+    sync_status: SyncStatus,
     now_ms: i64,
 ) -> AppResult<()> {
     if invoices::find_for_period(&db.conn, tenant_id, period)
@@ -199,7 +200,7 @@ async fn issue_one(
 pub async fn unsynced(db: &Db, period: &str) -> AppResult<Vec<invoice_rows::Model>> {
     Ok(invoice_rows::Entity::find()
         .filter(invoice_rows::Column::Period.eq(period))
-        .filter(invoice_rows::Column::SyncStatus.is_in(["pending", "failed", "not_configured"]))
+        .filter(invoice_rows::Column::SyncStatus.is_in(SyncStatus::UNSYNCED))
         .all(&db.conn)
         .await?)
 }

@@ -117,7 +117,7 @@ async fn run_leased(
 
 async fn retry_syncs(db: &Db, stripe: &StripeSync, now_ms: i64) -> AppResult<()> {
     let due = invoices::Entity::find()
-        .filter(invoices::Column::SyncStatus.is_in(["pending", "failed", "not_configured"]))
+        .filter(invoices::Column::SyncStatus.is_in(crate::states::SyncStatus::UNSYNCED))
         .filter(invoices::Column::NextSyncAt.lte(now_ms))
         .all(&db.conn)
         .await?;

@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::invoices;
 use crate::db::Db;
 use crate::entities::{invoice_lines, invoices as invoice_rows, tenants};
+use crate::states::SyncStatus;
 
 /// Waits between automatic retries of a failed sync, by attempt.
 const RETRY_MINUTES: [i64; 6] = [1, 5, 15, 60, 180, 720];
@@ -114,7 +115,7 @@ impl StripeSync {
         active.updated_at = Set(now_ms);
         match &result {
             Ok(stripe_id) => {
-                active.sync_status = Set("synced".into());
+                active.sync_status = Set(SyncStatus::Synced);
                 active.sync_error = Set(None);
                 active.next_sync_at = Set(None);
                 active.stripe_invoice_id = Set(Some(stripe_id.clone()));
@@ -122,7 +123,7 @@ impl StripeSync {
             Err(message) => {
                 let attempt = invoice.sync_attempts as usize;
                 let wait = RETRY_MINUTES[attempt.min(RETRY_MINUTES.len() - 1)] * 60_000;
-                active.sync_status = Set("failed".into());
+                active.sync_status = Set(SyncStatus::Failed);
                 active.sync_error = Set(Some(message.clone()));
                 active.sync_attempts = Set(invoice.sync_attempts + 1);
                 active.next_sync_at = Set(Some(now_ms + wait));

@@ -4,23 +4,25 @@
 use serde::{Deserialize, Serialize};
 
 use super::spec::Spec;
-use super::{ga4, meta};
+use super::{ga4, meta, tiktok};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     MetaCapi,
     Ga4Mp,
+    Tiktok,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::MetaCapi, Kind::Ga4Mp];
+    pub const ALL: [Kind; 3] = [Kind::MetaCapi, Kind::Ga4Mp, Kind::Tiktok];
 
     /// Everything Kickin knows about sending to this kind of destination.
     pub fn spec(self) -> &'static dyn Spec {
         match self {
             Kind::MetaCapi => &meta::Meta,
             Kind::Ga4Mp => &ga4::Ga4,
+            Kind::Tiktok => &tiktok::Tiktok,
         }
     }
 
@@ -56,6 +58,6 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }
         assert_eq!(Kind::parse("Meta_Capi"), None);
-        assert_eq!(Kind::list(), "meta_capi or ga4_mp");
+        assert_eq!(Kind::list(), "meta_capi, ga4_mp or tiktok");
     }
 }

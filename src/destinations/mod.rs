@@ -12,6 +12,7 @@ pub mod send;
 mod settings;
 pub mod spec;
 mod stored;
+pub mod tiktok;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,

@@ -12,7 +12,7 @@ pub struct Model {
     pub units: i64,
     pub total: i64,
     pub status: String,
-    pub sync_status: String,
+    pub sync_status: crate::states::SyncStatus,
     pub sync_error: Option<String>,
     pub sync_attempts: i32,
     pub next_sync_at: Option<i64>,

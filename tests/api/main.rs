@@ -29,5 +29,7 @@ mod privacy;
 mod queue;
 mod snapshot;
 mod states;
+mod tiktok;
+mod tiktok_mock;
 mod unknown_outcome;
 mod waiting;

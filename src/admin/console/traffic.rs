@@ -101,7 +101,7 @@ pub async fn list(
         tenant_id: q.tenant_id.clone().unwrap_or_default(),
         status: status.unwrap_or_default(),
         destination_id: q.destination_id.clone().unwrap_or_default(),
-        statuses: &DeliveryStatus::ALL,
+        statuses: DeliveryStatus::ALL,
         deliveries: rows,
         next_cursor: page.next_cursor,
     })

@@ -55,7 +55,7 @@ fn rows(
             id: Set(Uuid::now_v7()),
             event_row_id: Set(row),
             destination_id: Set(destination),
-            kind: Set("meta_capi".into()),
+            kind: Set(kickin::destinations::Kind::MetaCapi.as_str().into()),
             status: Set(kickin::states::DeliveryStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(i64::MAX),

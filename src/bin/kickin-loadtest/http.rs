@@ -75,7 +75,7 @@ async fn setup(http: &reqwest::Client, o: &Options) -> anyhow::Result<String> {
         json!({"name": "loadtest", "scopes": ["ingest", "read"]}),
     )
     .await?;
-    let body = json!({"kind": "meta_capi", "name": "loadtest pixel", "pixel_id": "1234567890", "access_token": "loadtest-token"});
+    let body = json!({"kind": kickin::destinations::Kind::MetaCapi.as_str(), "name": "loadtest pixel", "pixel_id": "1234567890", "access_token": "loadtest-token"});
     call(
         http,
         &format!("{}/admin/api/tenants/{id}/destinations", o.url),

@@ -361,3 +361,19 @@ fn external_id_is_trimmed_and_lowercased() {
         sha256_hex("u1")
     );
 }
+
+#[test]
+fn metas_email_and_external_id_hashes_are_tiktoks_published_examples() {
+    // TikTok hashes a trimmed, lowercased email and the external id as given: the hashes
+    // Kickin stores for Meta go to TikTok unchanged.
+    let ctx = NormalizeContext::default();
+    let email = hash_value(HashedKey::Em, " ALICE_abc@gmail.com ", &ctx).unwrap();
+    assert_eq!(
+        email,
+        "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
+    );
+    assert_eq!(
+        sha256_hex("user_123"),
+        "80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b"
+    );
+}

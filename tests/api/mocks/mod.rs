@@ -1,11 +1,13 @@
-//! Faithful local mocks of Meta CAPI and GA4 MP (spec/destinations.md §4), served by
-//! wiremock with responders that validate like the real services, record what they
-//! accepted, and inject faults on demand.
+//! Faithful local mocks of Meta CAPI, GA4 MP (spec/destinations.md §4) and the TikTok
+//! Events API (§6.7), served by wiremock with responders that validate like the real
+//! services, record what they accepted, and inject faults on demand.
 
 pub mod ga4;
 pub mod meta;
 mod meta_rules;
 pub mod stripe;
+pub mod tiktok;
+mod tiktok_rules;
 
 use std::sync::{Arc, Mutex};
 

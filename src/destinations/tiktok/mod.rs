@@ -1,0 +1,138 @@
+//! TikTok Events API 2.0, web events (spec/destinations.md §6): a pixel code and an
+//! access token; `POST /open_api/v1.3/event/track/` with up to 1,000 events. TikTok
+//! answers HTTP 200 with a `code` (0 is success), dedups on pixel + event + event_id for
+//! 48 hours, and wants the phone hashed in E.164 with its `+` — a hash ingest computes
+//! beside Meta's, since one cannot be derived from the other.
+
+pub mod body;
+pub mod classify;
+pub mod client;
+
+use uuid::Uuid;
+
+pub use client::{MAX_BATCH, RESEND_DEDUP_WINDOW_MS, TiktokClient, TiktokTarget};
+
+use super::send::Budget;
+use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::{Kind, StoredEvent};
+use crate::clock::MS_PER_DAY;
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+
+/// TikTok's oldest accepted `event_time` is not documented: web events expire after 7
+/// days, as Meta's.
+pub const MAX_AGE_MS: i64 = 7 * MS_PER_DAY;
+
+/// Names a custom event must not take (TikTok refuses them).
+const RESERVED_NAMES: [&str; 3] = ["Checkout", "Registration", "Browse"];
+
+pub struct Tiktok;
+
+impl Spec for Tiktok {
+    fn kind(&self) -> Kind {
+        Kind::Tiktok
+    }
+    fn name(&self) -> &'static str {
+        "tiktok"
+    }
+    fn label(&self) -> &'static str {
+        "TikTok Events API"
+    }
+    fn fields(&self) -> Fields {
+        Fields {
+            target: "pixel_code",
+            secret: "access_token",
+            test_event_code: true,
+        }
+    }
+    fn check_target(&self, v: &str) -> AppResult<String> {
+        if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(AppError::invalid(
+                "pixel_code",
+                "pixel_code must be the TikTok pixel code (letters and digits)",
+            ));
+        }
+        Ok(v.to_string())
+    }
+    fn demo_target(&self) -> &'static str {
+        "CDEMO1234567890"
+    }
+    fn max_age_ms(&self) -> i64 {
+        MAX_AGE_MS
+    }
+    fn claim_limit(&self) -> u64 {
+        MAX_BATCH as u64
+    }
+    fn skip_reason(&self, event: &EventFacts) -> Option<&'static str> {
+        if event.action_source != "website" {
+            // A pixel takes web events; app and offline events need other event sources.
+            Some("not_a_web_event")
+        } else if RESERVED_NAMES.contains(&event.event_name) {
+            Some("reserved_tiktok_event_name")
+        } else {
+            None
+        }
+    }
+    fn resend_window_ms(&self, _event: &StoredEvent) -> Option<i64> {
+        Some(RESEND_DEDUP_WINDOW_MS)
+    }
+    fn sender(&self, http: reqwest::Client, config: &Config) -> Box<dyn Sender> {
+        Box::new(TiktokClient {
+            http,
+            base: config.tiktok_api_base.clone(),
+        })
+    }
+}
+
+impl Sender for TiktokClient {
+    fn send<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        events: &'a [(Uuid, &'a StoredEvent)],
+        budget: &'a Budget<'a>,
+    ) -> SendFuture<'a> {
+        Box::pin(async move {
+            let target = TiktokTarget {
+                pixel_code: target.target(),
+                access_token: target.credential,
+                test_event_code: target.settings.test_event_code.as_deref(),
+            };
+            self.send(&target, events, budget).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(name: &'a str, source: &'a str) -> EventFacts<'a> {
+        EventFacts {
+            event_name: name,
+            action_source: source,
+            has_user_data: true,
+            has_ga4_client_id: false,
+        }
+    }
+
+    #[test]
+    fn a_pixel_takes_web_events_with_names_tiktok_allows() {
+        assert_eq!(Tiktok.skip_reason(&facts("Purchase", "website")), None);
+        assert_eq!(Tiktok.skip_reason(&facts("my_custom", "website")), None);
+        assert_eq!(
+            Tiktok.skip_reason(&facts("Purchase", "app")),
+            Some("not_a_web_event")
+        );
+        assert_eq!(
+            Tiktok.skip_reason(&facts("Checkout", "website")),
+            Some("reserved_tiktok_event_name")
+        );
+    }
+
+    #[test]
+    fn pixel_codes_are_letters_and_digits() {
+        assert!(Tiktok.check_target("D17TA5JC77UDOT6CA5FG").is_ok());
+        let err = Tiktok.check_target("bad code").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("pixel_code"));
+    }
+}
