@@ -6,13 +6,13 @@ use std::collections::HashSet;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kickin::billing::plans::Tier;
-use kickin::billing::pricing::{TierMode, price};
 use kickin::dedup::keys::DedupKey;
 use kickin::destinations::Destination;
 use kickin::entities::destinations;
 use kickin::ingest::decide::{Decision, decide};
 use kickin::ingest::{ParseContext, ValidatedEvent};
+use kickin::plans::Tier;
+use kickin::plans::pricing::{TierMode, price};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -1,8 +1,8 @@
 //! `serve --demo`: a demo tenant with an API key and two sandbox destinations, and a
 //! curl command a newcomer can paste.
 
-use crate::billing::plans::{self, PlanIn, Tier};
 use crate::destinations::{self, DestinationIn, Kind};
+use crate::plans::{self, PlanIn, Tier};
 use crate::state::AppState;
 use crate::tenants::{self, TenantIn, api_keys};
 

@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod period;
+pub mod plans;
 pub mod startup;
 pub mod state;
 pub mod states;

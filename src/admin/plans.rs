@@ -5,9 +5,9 @@ use uuid::Uuid;
 
 use super::auth::Admin;
 use crate::audit::Change;
-use crate::billing::plans::{self, PlanIn, PlanOut, PlanPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
+use crate::plans::{self, PlanIn, PlanOut, PlanPatch};
 use crate::state::AppState;
 
 #[utoipa::path(get, path = "/admin/api/plans", tag = "admin", params(PageQuery), responses((status = 200)),

@@ -9,11 +9,11 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::pricing::Priced;
 use crate::clock::rfc3339;
 use crate::entities::{invoice_lines, invoices};
 use crate::error::{AppError, AppResult};
 use crate::page::{Page, PageRequest};
+use crate::plans::pricing::Priced;
 use crate::states::SyncStatus;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -6,8 +6,6 @@ pub mod assignments;
 pub mod export;
 pub mod invoices;
 pub mod periods;
-pub mod plans;
-pub mod pricing;
 pub mod run;
 pub mod run_log;
 pub mod scheduler;

@@ -9,15 +9,16 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::pricing::{TierMode, price};
 use super::stripe_sync::StripeSync;
-use super::{assignments, invoices, periods, plans, run_log};
+use super::{assignments, invoices, periods, run_log};
 use crate::clock::rfc3339;
 use crate::db::Db;
 use crate::entities::invoices as invoice_rows;
 use crate::error::{AppError, AppResult};
 use crate::metering::usage::{counted, period_end_ms};
 use crate::period::Period;
+use crate::plans;
+use crate::plans::pricing::{TierMode, price};
 use crate::states::SyncStatus;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]

@@ -163,7 +163,7 @@ async fn reserve_one(
     tenant_id: Uuid,
     now: i64,
 ) -> AppResult<Option<String>> {
-    let plan = crate::billing::plans::for_tenant(db, tenant_id).await?;
+    let plan = crate::plans::for_tenant(db, tenant_id).await?;
     let Some(hard) = limits::hard_limit(plan.as_ref(), &period_of(now)) else {
         return Ok(None);
     };

@@ -221,7 +221,7 @@ pub async fn create(
         settings,
         secret,
     } = input.validate()?;
-    let plan = crate::billing::plans::for_tenant(db, tenant_id).await?;
+    let plan = crate::plans::for_tenant(db, tenant_id).await?;
     if let Some(max) = plan.and_then(|p| p.model.max_destinations)
         && count(db, tenant_id).await? >= max as u64
     {

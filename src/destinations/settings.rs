@@ -68,7 +68,7 @@ pub struct DestinationPatch {
     pub pixel_id: Option<String>,
     pub access_token: Option<String>,
     /// `null` or `""` removes the test event code.
-    #[serde(default, with = "crate::billing::plans::double_option")]
+    #[serde(default, with = "crate::plans::double_option")]
     pub test_event_code: Option<Option<String>>,
     pub measurement_id: Option<String>,
     pub api_secret: Option<String>,

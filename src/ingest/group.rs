@@ -21,7 +21,6 @@ use super::limit;
 use super::response::IngestResponse;
 use super::rows::{RowContext, Rows};
 use super::summary::{count_into, respond};
-use crate::billing::plans::Plan;
 use crate::clock::{MS_PER_HOUR, day_of, period_of};
 use crate::db::Db;
 use crate::dedup::diagnostics::Counters;
@@ -29,6 +28,7 @@ use crate::dedup::keys::{self, Claim};
 use crate::destinations::{self, Destination};
 use crate::error::{AppResult, ErrorKind};
 use crate::metering::limits::{self, HardLimit};
+use crate::plans::Plan;
 use crate::tenants::auth::{self, KeyState};
 
 /// The answer for one job of a group.

@@ -87,7 +87,7 @@ pub async fn record_included(
     let Some(plan_id) = tenant.plan_id else {
         return Ok(());
     };
-    let Some(plan) = found(crate::billing::plans::get(db, plan_id).await)? else {
+    let Some(plan) = found(crate::plans::get(db, plan_id).await)? else {
         return Ok(());
     };
     let included = plan.included();

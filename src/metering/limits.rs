@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use crate::billing::plans::Plan;
+use crate::plans::Plan;
 use crate::states::{DeliveryStatus, LimitMode};
 
 /// A hard limit in force for a month.

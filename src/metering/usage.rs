@@ -9,13 +9,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::alerts::{self, Alert};
-use crate::billing::plans;
-use crate::billing::pricing::{Priced, TierMode, price};
 use crate::clock::rfc3339;
 use crate::db::Db;
 use crate::entities::{deliveries, usage_meter};
 use crate::error::AppResult;
 use crate::period::Period;
+use crate::plans;
+use crate::plans::pricing::{Priced, TierMode, price};
 use crate::states::{DeliveryStatus, LimitMode};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

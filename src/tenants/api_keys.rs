@@ -96,7 +96,7 @@ pub async fn issue(
         return Err(AppError::invalid("name", "name must be 1-100 characters"));
     }
     let scopes = parse_scopes(&input.scopes)?;
-    let plan = crate::billing::plans::for_tenant(db, tenant_id).await?;
+    let plan = crate::plans::for_tenant(db, tenant_id).await?;
     if let Some(max) = plan.and_then(|p| p.model.max_api_keys)
         && count_active(db, tenant_id).await? >= max as u64
     {

@@ -16,12 +16,13 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::billing::{assignments, plans};
+use crate::billing::assignments;
 use crate::clock::rfc3339;
 use crate::db::WriteTxn;
 use crate::entities::tenants;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::page::{Page, PageRequest};
+use crate::plans;
 
 pub use context::{Scope, TenantContext};
 

@@ -7,10 +7,10 @@ use crate::db_tests;
 use crate::mocks::meta::MetaMock;
 use crate::mocks::stripe::{StripeFault, StripeMock};
 use crate::support::{Backend, Tenant, TestApp, spawn_with};
-use kickin::billing::plans::Tier;
-use kickin::billing::pricing::{TierMode, price};
 use kickin::clock::period_of;
 use kickin::metering::usage::period_end_ms;
+use kickin::plans::Tier;
+use kickin::plans::pricing::{TierMode, price};
 
 pub struct Billing {
     pub app: TestApp,

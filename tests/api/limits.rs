@@ -7,8 +7,8 @@ use crate::db_tests;
 use crate::dispatch::world;
 use crate::mocks::meta::MetaFault;
 use crate::support::{Backend, Tenant, TestApp, spawn_with};
-use kickin::billing::plans::Tier;
-use kickin::billing::pricing::{TierMode, price};
+use kickin::plans::Tier;
+use kickin::plans::pricing::{TierMode, price};
 
 db_tests!(
     a_hard_limit_of_n_accepts_exactly_n_across_two_app_instances,

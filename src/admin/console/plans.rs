@@ -17,9 +17,9 @@ use super::forms::{Posted, record};
 use super::session::ConsoleAdmin;
 use super::{Layout, see_other};
 use crate::audit::Change;
-use crate::billing::plans::{self, PlanOut, PlanPatch};
-use crate::billing::pricing::{TierMode, price};
 use crate::page::PageRequest;
+use crate::plans::pricing::{TierMode, price};
+use crate::plans::{self, PlanOut, PlanPatch};
 use crate::state::AppState;
 
 const SAMPLE_VOLUMES: [i64; 5] = [1_000, 10_000, 100_000, 1_000_000, 10_000_000];

@@ -14,12 +14,12 @@ use super::forms::{Form, Posted, checkbox, field, fields, number, record};
 use super::session::ConsoleAdmin;
 use super::{Layout, see_other};
 use crate::audit::Change;
-use crate::billing::plans;
 use crate::dedup::diagnostics::{self, DiagnosticsReport};
 use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
 use crate::error::AppError;
 use crate::metering::usage::{self, Usage};
 use crate::page::{PageQuery, PageRequest};
+use crate::plans;
 use crate::state::AppState;
 use crate::tenants::{self, TenantIn, TenantOut, TenantPatch, api_keys};
 

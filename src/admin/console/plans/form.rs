@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::billing::plans::{self, Plan, PlanIn, Tier};
+use crate::plans::{self, Plan, PlanIn, Tier};
 use crate::states::LimitMode;
 
 /// The plan form as posted: a field the post does not carry is `None` and keeps the

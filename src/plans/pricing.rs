@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::plans::Tier;
+use super::Tier;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TierMode {
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn the_largest_allowed_prices_saturate_instead_of_overflowing() {
-        use crate::billing::plans::{MAX_MONEY, MAX_SENDS};
+        use crate::plans::{MAX_MONEY, MAX_SENDS};
         let tiers = vec![
             Tier {
                 up_to: Some(MAX_SENDS),

@@ -2,6 +2,8 @@
 //! price_per_1000}]` with strictly increasing bounds and an open-ended last tier; money
 //! is integer minor units. The included quota is the first tier priced 0.
 
+pub mod pricing;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
