@@ -35,10 +35,18 @@ pub async fn purge(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
 }
 
 /// Deletes the tenant's observations received before `cutoff` (their ids are UUIDv7 of
-/// the receipt, so this is a key range) and its dedup rows of events received before it.
+/// the receipt, so this is a key range) and its dedup rows of events received before it
+/// — once the matcher's cursor has passed them, so their event is never read as new.
 pub async fn purge_tenant(db: &Db, tenant_id: Uuid, cutoff: i64) -> Result<u64, DbErr> {
     let browser = Expr::col("id").lt(first_id_at(cutoff));
-    let server = Expr::col("received_at").lt(cutoff);
+    let passed = Query::select()
+        .column("position")
+        .from("dedup_cursors")
+        .and_where(Expr::col("tenant_id").eq(tenant_id))
+        .to_owned();
+    let server = Expr::col("received_at")
+        .lt(cutoff)
+        .and(Expr::col("event_row_id").lt(Expr::SubQuery(None, Box::new(passed.into()))));
     let mut total = 0;
     for (table, key, old) in [
         ("browser_events", "id", browser),

@@ -114,3 +114,19 @@ pub fn counts(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
     out.sort();
     out
 }
+
+/// Moves the app clock forward to `ms` (the admin session is renewed).
+pub async fn move_to(app: &TestApp, ms: i64) {
+    let now = app.clock.now_ms();
+    assert!(ms >= now, "the clock only moves forward");
+    app.clock.advance_ms(ms - now);
+    app.login().await;
+}
+
+/// The start of next month plus `offset_ms`: a point far from month ends.
+pub fn next_month(app: &TestApp, offset_ms: i64) -> i64 {
+    kickin::period::Period::of(app.clock.now_ms())
+        .next()
+        .start_ms()
+        + offset_ms
+}

@@ -14,6 +14,7 @@ mod console;
 mod console_forms;
 mod console_sessions;
 mod dedup;
+mod dedup_report;
 mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;
