@@ -21,6 +21,7 @@ db_tests!(
     enrichment_gives_a_server_event_the_identifiers_of_its_matched_observation,
     observations_go_after_the_plans_retention_and_the_counts_stay,
     the_report_answers_only_the_tenants_read_keys_and_checks_its_period,
+    any_arrival_order_gives_the_counts_the_rules_give_for_all_rows_at_once,
 );
 
 fn visitor(n: u32) -> String {
@@ -399,4 +400,122 @@ async fn the_report_answers_only_the_tenants_read_keys_and_checks_its_period(bac
     assert_eq!(keys.len(), 7, "{keys:?}");
     let future = report(&app, &t, Some("2999-01")).await;
     assert_eq!(future["by_day"], json!([]));
+}
+
+/// A small deterministic generator (no dependency on a random crate's versions).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// The rules applied to every stored row of the tenant at once.
+async fn all_at_once(app: &TestApp, tenant: &Tenant) -> Vec<(String, i64)> {
+    use kickin::browser::matching::{BrowserEvent, Category, ServerEvent, assign};
+    use kickin::entities::{browser_events, dedup_matches};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let tenant_id = uuid::Uuid::parse_str(&tenant.id).unwrap();
+    let db = &app.state.db.conn;
+    let stored_s = dedup_matches::Entity::find()
+        .filter(dedup_matches::Column::TenantId.eq(tenant_id))
+        .all(db)
+        .await
+        .unwrap();
+    let stored_b = browser_events::Entity::find()
+        .filter(browser_events::Column::TenantId.eq(tenant_id))
+        .all(db)
+        .await
+        .unwrap();
+    let servers: Vec<ServerEvent> = (stored_s.iter().cloned())
+        .map(|m| ServerEvent {
+            row_id: m.event_row_id,
+            event_name: m.event_name,
+            event_id: m.event_id,
+            fbp: m.fbp_hash,
+            event_time_ms: m.event_time,
+            received_at_ms: m.received_at,
+        })
+        .collect();
+    let browsers: Vec<BrowserEvent> = (stored_b.iter().cloned())
+        .map(|b| BrowserEvent {
+            row_id: b.id,
+            event_name: b.event_name,
+            event_id: b.event_id,
+            fbp: b.fbp_hash,
+            fired_at_ms: b.fired_at,
+        })
+        .collect();
+    let outcome = assign(&servers, &browsers);
+    for m in &stored_s {
+        let stored = (Category::parse(&m.category).unwrap(), m.browser_row_id);
+        assert_eq!(stored, outcome.servers[&m.event_row_id], "server {}", m.event_id);
+    }
+    for b in &stored_b {
+        assert_eq!(b.claimed_by, outcome.browsers[&b.id], "pixel {:?}", b.event_id);
+    }
+    let mut want = Vec::new();
+    for c in Category::SERVER {
+        let n = outcome.servers.values().filter(|(k, _)| *k == c).count() as i64;
+        want.push((c.as_str().to_string(), n));
+    }
+    let unclaimed = outcome.browsers.values().filter(|b| b.is_none()).count() as i64;
+    want.push(("browser_only".into(), unclaimed));
+    want.retain(|(_, n)| *n != 0);
+    want.sort();
+    want
+}
+
+async fn any_arrival_order_gives_the_counts_the_rules_give_for_all_rows_at_once(
+    backend: Backend,
+) {
+    let app = spawn(backend).await;
+    let names = ["Purchase", "purchase", "Lead"];
+    for seed in 1..=4u64 {
+        let (t, key) = shop(&app).await;
+        let mut rng = Lcg(seed);
+        let visitor_of = |rng: &mut Lcg| match rng.next(4) {
+            0 => None,
+            v => Some(visitor(v as u32)),
+        };
+        // Twelve distinct server keys, fifteen pixels competing for them.
+        let mut servers = Vec::new();
+        for i in 0..12usize {
+            let fbp = visitor_of(&mut rng);
+            let id = format!("o{}", i % 6);
+            servers.push(server_event(&app, names[(i / 6) * 2], &id, fbp.as_deref()));
+        }
+        let mut pixels = Vec::new();
+        for i in 0..15 {
+            let name = names[rng.next(3) as usize];
+            let id = match rng.next(8) {
+                0 | 1 => None,
+                2 => Some(format!("px{i}")),
+                n => Some(format!("o{}", n - 2)),
+            };
+            let fbp = visitor_of(&mut rng);
+            pixels.push(observation(&app, name, id.as_deref(), fbp.as_deref()));
+        }
+        // Chunks of either side in a seed-chosen order, the matcher between them.
+        let mut chunks: Vec<(bool, Vec<Value>)> = Vec::new();
+        chunks.extend(servers.chunks(5).map(|c| (true, c.to_vec())));
+        chunks.extend(pixels.chunks(4).map(|c| (false, c.to_vec())));
+        for i in (1..chunks.len()).rev() {
+            chunks.swap(i, rng.next(i as u64 + 1) as usize);
+        }
+        for (is_server, rows) in chunks {
+            if is_server {
+                send_server(&app, &t, rows).await;
+            } else {
+                assert_eq!(beacon(&app, &key, rows).await.status, 204);
+            }
+            run_matcher(&app).await;
+        }
+        let r = report(&app, &t, None).await;
+        assert_eq!(r["server_events"], 12);
+        assert_eq!(r["browser_events"], 15);
+        assert_eq!(categories(&r), all_at_once(&app, &t).await, "seed {seed}: {r}");
+    }
 }
