@@ -11,6 +11,7 @@ mod beacons;
 mod billing;
 mod billing_rules;
 mod console;
+mod console_dedup;
 mod console_forms;
 mod console_sessions;
 mod dedup;
