@@ -172,6 +172,10 @@ pub struct PeriodQuery {
     period: Option<String>,
 }
 
+fn days_in(period: crate::period::Period) -> usize {
+    ((period.end_ms() - period.start_ms()) / crate::clock::MS_PER_DAY) as usize
+}
+
 fn base_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
@@ -203,7 +207,7 @@ async fn page(
         rate: r.match_rate.map_or("—".into(), |m| format!("{:.1} %", m * 100.0)),
         rows: rows(&r),
         groups: groups(&r),
-        chart: dedup_chart::layout(&r.by_day, threshold),
+        chart: dedup_chart::layout(&r.by_day, days_in(period), threshold),
         width: dedup_chart::WIDTH,
         height: dedup_chart::HEIGHT,
         snippet: script::snippet(&base_url(req), live.map_or("pk_…", |k| k.key.as_str())),

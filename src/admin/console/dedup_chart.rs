@@ -35,6 +35,7 @@ pub struct Chart {
     pub y_lines: Vec<(String, String)>,
     pub threshold_y: String,
     pub threshold_label: String,
+    pub threshold_label_y: String,
     pub plot_left: String,
     pub plot_right: String,
 }
@@ -47,11 +48,12 @@ fn percent(rate: f64) -> String {
     format!("{:.0} %", rate * 100.0)
 }
 
-/// Lays out `days` with the tenant's alert `threshold` (0-1).
-pub fn layout(days: &[Day], threshold: f64) -> Chart {
+/// Lays out `days` (the month so far) on `slots` days (the whole month), with the
+/// tenant's alert `threshold` (0-1).
+pub fn layout(days: &[Day], slots: usize, threshold: f64) -> Chart {
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
-    let slot = plot_w / days.len().max(1) as f64;
+    let slot = plot_w / slots.max(days.len()).max(1) as f64;
     let y_of = |rate: f64| TOP + plot_h * (1.0 - rate.clamp(0.0, 1.0));
     let mut bars = Vec::new();
     let mut empty = Vec::new();
@@ -82,14 +84,13 @@ pub fn layout(days: &[Day], threshold: f64) -> Chart {
                 text: format!("{}: no server events", day.date),
             });
         }
-        let day_of_month = day.date.get(8..10).unwrap_or_default();
-        if i == 0 || matches!(day_of_month, "05" | "10" | "15" | "20" | "25" | "30") {
-            x_labels.push(Label {
-                x: px(x + slot * 0.5),
-                y: px(HEIGHT - 8.0),
-                text: day_of_month.to_string(),
-            });
-        }
+    }
+    for i in (0..slots.max(days.len())).filter(|i| *i == 0 || (i + 1) % 5 == 0) {
+        x_labels.push(Label {
+            x: px(LEFT + slot * (i as f64 + 0.5)),
+            y: px(HEIGHT - 8.0),
+            text: format!("{:02}", i + 1),
+        });
     }
     let y_lines = [0.0, 0.5, 1.0]
         .iter()
@@ -101,6 +102,7 @@ pub fn layout(days: &[Day], threshold: f64) -> Chart {
         x_labels,
         y_lines,
         threshold_y: px(y_of(threshold)),
+        threshold_label_y: px(y_of(threshold) - 4.0),
         threshold_label: format!("alert under {}", percent(threshold)),
         plot_left: px(LEFT),
         plot_right: px(WIDTH - RIGHT),
@@ -123,14 +125,15 @@ mod tests {
     #[test]
     fn a_bar_per_day_with_server_events_scaled_to_its_match_rate() {
         let days = [day("2026-12-01", 10, 9), day("2026-12-02", 0, 0), day("2026-12-03", 4, 1)];
-        let chart = layout(&days, 0.8);
+        let chart = layout(&days, 31, 0.8);
         assert_eq!(chart.bars.len(), 2);
         assert_eq!(chart.empty.len(), 1);
         assert!(!chart.bars[0].low && chart.bars[1].low);
         assert!(chart.bars[0].title.contains("9 of 10") && chart.bars[0].title.contains("90 %"));
         let full: f64 = HEIGHT - TOP - BOTTOM;
         assert_eq!(chart.bars[0].height, px(full * 0.9));
-        assert_eq!(chart.x_labels[0].text, "01");
+        let labels: Vec<&str> = chart.x_labels.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(labels, ["01", "05", "10", "15", "20", "25", "30"], "the whole month");
         assert_eq!(chart.threshold_label, "alert under 80 %");
     }
 }
