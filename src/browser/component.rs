@@ -140,11 +140,19 @@ impl Component {
         let mut conditions = Vec::new();
         let event_ids: BTreeSet<&str> = rows.iter().map(|r| r.ev.event_id.as_str()).collect();
         for chunk in event_ids.into_iter().collect::<Vec<_>>().chunks(CHUNK) {
-            conditions.push(Condition::all().add(C::EventId.is_in(chunk.iter().copied())));
+            conditions.push(
+                Condition::all()
+                    .add(C::TenantId.eq(tenant_id))
+                    .add(C::EventId.is_in(chunk.iter().copied())),
+            );
         }
         let partners: Vec<Uuid> = rows.iter().filter_map(|r| r.partner).collect();
         for chunk in partners.chunks(CHUNK) {
-            conditions.push(Condition::all().add(C::Id.is_in(chunk.iter().copied())));
+            conditions.push(
+                Condition::all()
+                    .add(C::TenantId.eq(tenant_id))
+                    .add(C::Id.is_in(chunk.iter().copied())),
+            );
         }
         let visitors: Vec<_> = rows
             .iter()
@@ -163,15 +171,12 @@ impl Component {
             }
             conditions.push(any);
         }
+        // Every condition names the tenant and an index of its own; nothing else at the
+        // top level, so no planner prefers a scan of the tenant's rows.
         let mut out = Vec::new();
         for condition in conditions {
-            let found = browser_events::Entity::find()
-                .filter(C::TenantId.eq(tenant_id))
-                .filter(C::ProcessedAt.is_not_null())
-                .filter(condition)
-                .all(db)
-                .await?;
-            out.extend(found);
+            let found = browser_events::Entity::find().filter(condition).all(db).await?;
+            out.extend(found.into_iter().filter(|b| b.processed_at.is_some()));
         }
         Ok(out)
     }
@@ -188,11 +193,19 @@ impl Component {
         let mut conditions = Vec::new();
         let event_ids: BTreeSet<&str> = rows.iter().filter_map(|r| r.ev.event_id.as_deref()).collect();
         for chunk in event_ids.into_iter().collect::<Vec<_>>().chunks(CHUNK) {
-            conditions.push(Condition::all().add(C::EventId.is_in(chunk.iter().copied())));
+            conditions.push(
+                Condition::all()
+                    .add(C::TenantId.eq(tenant_id))
+                    .add(C::EventId.is_in(chunk.iter().copied())),
+            );
         }
         let claimers: Vec<Uuid> = rows.iter().filter_map(|r| r.claimed_by).collect();
         for chunk in claimers.chunks(CHUNK) {
-            conditions.push(Condition::all().add(C::EventRowId.is_in(chunk.iter().copied())));
+            conditions.push(
+                Condition::all()
+                    .add(C::TenantId.eq(tenant_id))
+                    .add(C::EventRowId.is_in(chunk.iter().copied())),
+            );
         }
         let visitors: Vec<_> = rows
             .iter()
@@ -213,12 +226,7 @@ impl Component {
         }
         let mut out = Vec::new();
         for condition in conditions {
-            let found = dedup_matches::Entity::find()
-                .filter(C::TenantId.eq(tenant_id))
-                .filter(condition)
-                .all(db)
-                .await?;
-            out.extend(found);
+            out.extend(dedup_matches::Entity::find().filter(condition).all(db).await?);
         }
         Ok(out)
     }
