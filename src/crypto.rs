@@ -15,6 +15,7 @@ const NONCE_LEN: usize = 12;
 pub struct Keys {
     cipher: Aes256Gcm,
     session_key: [u8; 32],
+    lookup_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -29,15 +30,26 @@ impl Keys {
         let hk = Hkdf::<Sha256>::new(Some(b"kickin"), secret_key.as_bytes());
         let mut at_rest = [0u8; 32];
         let mut session_key = [0u8; 32];
+        let mut lookup_key = [0u8; 32];
         hk.expand(b"kickin/at-rest/aes-256-gcm/v1", &mut at_rest)
             .expect("32 bytes is a valid HKDF length");
         hk.expand(b"kickin/session/hs256/v1", &mut session_key)
+            .expect("32 bytes is a valid HKDF length");
+        hk.expand(b"kickin/lookup/hmac-sha256/v1", &mut lookup_key)
             .expect("32 bytes is a valid HKDF length");
         let cipher = Aes256Gcm::new_from_slice(&at_rest).expect("32-byte key");
         Self {
             cipher,
             session_key,
+            lookup_key,
         }
+    }
+
+    /// A keyed hash (HMAC-SHA256, as HKDF-Extract computes it) of an identifier kept
+    /// sealed, so equal identifiers can be found without storing them in the clear.
+    pub fn lookup_hash(&self, value: &str) -> String {
+        let (prk, _) = Hkdf::<Sha256>::extract(Some(&self.lookup_key), value.as_bytes());
+        hex::encode(prk)
     }
 
     pub fn session_key(&self) -> &[u8] {
@@ -123,6 +135,17 @@ mod tests {
                 .open(&sealed)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn lookup_hashes_are_stable_keyed_and_hide_the_value() {
+        let keys = Keys::derive("a-secret-key-that-is-long-enough-000");
+        let h = keys.lookup_hash("fb.1.1707499000.123");
+        assert_eq!(h, keys.lookup_hash("fb.1.1707499000.123"));
+        assert_ne!(h, keys.lookup_hash("fb.1.1707499000.124"));
+        assert_ne!(h, sha256_hex(b"fb.1.1707499000.123"));
+        let other = Keys::derive("another-secret-key-that-is-long-enough");
+        assert_ne!(h, other.lookup_hash("fb.1.1707499000.123"));
     }
 
     #[test]

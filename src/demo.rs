@@ -61,6 +61,8 @@ pub async fn seed(state: &AppState, base: &str) -> anyhow::Result<()> {
         status: None,
         require_event_id: None,
         dedup_window_hours: None,
+        dedup_alert_threshold: None,
+        browser_enrichment: None,
     };
     let tenant = tenants::create(&txn, tenant_in, now).await.map_err(fail)?;
     let scopes = vec!["ingest".into(), "read".into(), "manage".into()];

@@ -11,6 +11,7 @@ pub mod api;
 pub mod audit;
 pub mod billing;
 pub mod bootstrap;
+pub mod browser;
 pub mod bulk;
 pub mod cli;
 pub mod clock;

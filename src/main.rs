@@ -226,7 +226,15 @@ async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
         .runs_workers()
         .then(|| tokio::spawn(state.dispatcher.clone().run(stop.clone())));
     let housekeeping = if role.runs_workers() {
-        kickin::housekeeping::spawn(state.db.clone(), state.clock.clone(), stop.clone())
+        let mut loops =
+            kickin::housekeeping::spawn(state.db.clone(), state.clock.clone(), stop.clone());
+        loops.extend(kickin::browser::jobs::spawn(
+            state.db.clone(),
+            state.keys.clone(),
+            state.clock.clone(),
+            stop.clone(),
+        ));
+        loops
     } else {
         Vec::new()
     };

@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 static QUEUE_DEPTH: AtomicI64 = AtomicI64::new(0);
 static OLDEST_DUE_AGE_SECONDS: AtomicI64 = AtomicI64::new(0);
 static PAUSED_DESTINATIONS: AtomicI64 = AtomicI64::new(0);
+static DEDUP_TENANTS_BELOW: AtomicI64 = AtomicI64::new(0);
 
 pub struct Metrics {
     registry: prometheus::Registry,
@@ -34,6 +35,10 @@ pub struct Metrics {
     pub attempt_seconds: Histogram<f64>,
     /// Billing runs by `result` (ok, failed).
     pub billing_runs: Counter<u64>,
+    /// Browser observations by `result` (stored, failed).
+    pub browser_observations: Counter<u64>,
+    /// Dedup match-rate alerts recorded (at most one per tenant and day).
+    pub dedup_alerts: Counter<u64>,
 }
 
 fn build() -> Metrics {
@@ -78,6 +83,11 @@ fn build() -> Metrics {
         "destinations paused for rejected credentials",
         &PAUSED_DESTINATIONS,
     );
+    gauge(
+        "kickin.dedup.tenants_below_threshold",
+        "tenants whose last-24-hour match rate is under their alert threshold",
+        &DEDUP_TENANTS_BELOW,
+    );
     Metrics {
         events: meter
             .u64_counter("kickin.events")
@@ -106,6 +116,14 @@ fn build() -> Metrics {
         billing_runs: meter
             .u64_counter("kickin.billing.runs")
             .with_description("billing runs by result")
+            .build(),
+        browser_observations: meter
+            .u64_counter("kickin.browser.observations")
+            .with_description("browser observations received, by result")
+            .build(),
+        dedup_alerts: meter
+            .u64_counter("kickin.dedup.alerts")
+            .with_description("dedup match-rate alerts recorded")
             .build(),
         registry,
         _provider: provider,
@@ -138,6 +156,20 @@ impl Metrics {
                 KeyValue::new("outcome", outcome.to_string()),
             ],
         );
+    }
+
+    pub fn observations(&self, n: u64, stored: bool) {
+        let result = if stored { "stored" } else { "failed" };
+        self.browser_observations
+            .add(n, &[KeyValue::new("result", result)]);
+    }
+
+    /// The dedup alert check's findings: alerts it recorded, tenants under threshold.
+    pub fn dedup_check(&self, recorded: u64, tenants_below: i64) {
+        if recorded > 0 {
+            self.dedup_alerts.add(recorded, &[]);
+        }
+        DEDUP_TENANTS_BELOW.store(tenants_below, Ordering::Relaxed);
     }
 
     pub fn dispatch_error(&self, stage: &'static str) {

@@ -48,6 +48,11 @@ impl Modify for Security {
         admin::destinations::list_destinations, admin::destinations::create_destination,
         admin::destinations::get_destination, admin::destinations::update_destination,
         admin::destinations::delete_destination,
+        api::browser_keys::list_browser_keys, api::browser_keys::create_browser_key,
+        api::browser_keys::revoke_browser_key, api::browser_keys::get_dedup_report,
+        api::beacon::get_script, api::beacon::get_versioned_script, api::beacon::post_beacon,
+        admin::browser::list_browser_keys, admin::browser::create_browser_key,
+        admin::browser::revoke_browser_key, admin::browser::get_dedup_report,
     ),
     modifiers(&Security)
 )]

@@ -35,6 +35,10 @@ pub struct AppState {
     pub committer: Arc<crate::ingest::Committer>,
     /// Recently seen API keys, for ingest (which re-checks them in its commit).
     pub key_cache: Arc<crate::tenants::auth::KeyCache>,
+    /// Recently seen browser keys, for the beacon.
+    pub browser_keys: Arc<crate::browser::keys::KeyCache>,
+    /// Stores beacons, sharing transactions between concurrent ones.
+    pub intake: Arc<crate::browser::intake::Intake>,
 }
 
 impl AppState {
@@ -74,9 +78,12 @@ impl AppState {
         let key_cache = Arc::new(crate::tenants::auth::KeyCache::new(
             std::time::Duration::from_secs(60),
         ));
+        let intake = crate::browser::intake::Intake::start(db.clone());
         Ok(AppState {
             committer,
             key_cache,
+            browser_keys: Default::default(),
+            intake,
             db,
             keys,
             clock,

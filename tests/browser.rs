@@ -310,3 +310,141 @@ async fn an_admin_runs_the_business_from_the_console_in_a_real_browser() {
     c.close().await.unwrap();
     assert!(shots.n >= 10);
 }
+
+/// The shop's thank-you page: a stub Meta pixel that records its calls, then kickin.js.
+fn shop_page(kickin: &str, key: &str) -> String {
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Thanks</title>
+<script>
+document.cookie = "_fbp={VISITOR}; path=/";
+window.pixelCalls = [];
+window.fbq = function () {{ window.pixelCalls.push(Array.prototype.slice.call(arguments)); }};
+</script>
+<script src="{kickin}/v1/browser/kickin.js" data-key="{key}"></script>
+</head><body><h1 id="thanks">Thank you for your order</h1></body></html>"#
+    )
+}
+
+const VISITOR: &str = "fb.1.1764590000000.987654321";
+
+/// Waits (yielding, bounded) until `done` holds.
+async fn until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_page_with_the_pixel_and_kickin_js_is_seen_from_both_sides() {
+    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+        eprintln!("chromium/chromedriver not installed: the browser suite is not run here");
+        return;
+    }
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let app = support::spawn(Backend::Sqlite).await;
+    let tenant = app.create_tenant(json!({"name": "Corner Shop"})).await;
+    app.add_meta(&tenant).await;
+    let shop = MockServer::start().await;
+    let (status, created) = app
+        .post_json(
+            "/v1/browser-keys",
+            Some(&tenant.key),
+            json!({"allowed_origins": [shop.uri()]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().unwrap();
+    Mock::given(method("GET"))
+        .and(path("/thanks"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(shop_page(&app.base, key), "text/html"),
+        )
+        .mount(&shop)
+        .await;
+
+    let (_driver, port) = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(port, profile.path()).await;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut shots = Shots { dir, n: 100 };
+    c.goto(&format!("{}/thanks", shop.uri())).await.unwrap();
+    c.wait().for_element(Locator::Id("thanks")).await.unwrap();
+    let loaded = c
+        .execute("return typeof window.Kickin === 'object';", vec![])
+        .await
+        .unwrap();
+    assert_eq!(loaded, json!(true), "kickin.js loaded from Kickin");
+
+    // Kickin.track picks the id from the order id and gives it to the pixel.
+    let id = c
+        .execute(
+            "return Kickin.track('Purchase', {value: 129.99, currency: 'USD'}, {orderId: '1001'});",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, json!("order_1001"));
+    let calls = c.execute("return window.pixelCalls;", vec![]).await.unwrap();
+    assert_eq!(
+        calls,
+        json!([["track", "Purchase", {"value": 129.99, "currency": "USD"}, {"eventID": "order_1001"}]]),
+        "the pixel got the same eventID"
+    );
+    // Other code calls the pixel directly, without an eventID: observed too.
+    c.execute("fbq('track', 'AddToCart', {value: 5}); Kickin.flush(); return true;", vec![])
+        .await
+        .unwrap();
+    let calls = c.execute("return window.pixelCalls.length;", vec![]).await.unwrap();
+    assert_eq!(calls, json!(2), "the wrapped pixel still receives every call");
+    shots.take(&c, "shop-thanks-page").await;
+    until("the two beacons", || async {
+        app.count_rows("browser_events", &tenant.id).await == 2
+    })
+    .await;
+
+    // The server side: the same order id, and the add-to-cart under the server's own id.
+    let mut purchase = app.purchase("order_1001");
+    purchase["user_data"]["fbp"] = json!(VISITOR);
+    let mut cart = app.purchase("cart-1001");
+    cart["event_name"] = json!("AddToCart");
+    cart["user_data"]["fbp"] = json!(VISITOR);
+    let (status, body) = app.send(&tenant, vec![purchase, cart]).await;
+    assert_eq!(status, 202, "{body}");
+    kickin::browser::matcher::run_once(&app.state.db, &app.state.keys, app.clock.now_ms())
+        .await
+        .unwrap();
+    let (status, report) = app.get("/v1/dedup/report", Some(&tenant.key)).await;
+    assert_eq!(status, 200);
+    assert_eq!(report["server_events"], 2, "{report}");
+    assert_eq!(report["browser_events"], 2);
+    assert_eq!(report["categories"]["matched"], 1);
+    assert_eq!(report["categories"]["browser_missing_event_id"], 1);
+    assert_eq!(report["categories"]["browser_only"], 0);
+    assert_eq!(report["match_rate"], 0.5);
+    let example = &report["examples"]["browser_missing_event_id"][0];
+    assert_eq!(example["server_event_id"], "cart-1001");
+    assert_eq!(example["browser_event_id"], serde_json::Value::Null);
+    assert_eq!(example["page_url"], format!("{}/thanks", shop.uri()));
+
+    // The Dedup doctor in the console shows the same.
+    c.goto(&format!("{}/admin/login", app.base)).await.unwrap();
+    fill(&c, "email", ADMIN_EMAIL).await;
+    fill(&c, "password", ADMIN_PASSWORD).await;
+    click(&c, "login").await;
+    c.goto(&format!("{}/admin/tenants/{}/dedup", app.base, tenant.id))
+        .await
+        .unwrap();
+    assert_eq!(text(&c, "match-rate").await, "50.0 %");
+    let missing = text(&c, "category-browser_missing_event_id").await;
+    assert!(missing.contains("browser_missing_event_id\t1") || missing.contains("browser_missing_event_id 1"), "{missing}");
+    shots.take(&c, "dedup-doctor").await;
+    c.close().await.unwrap();
+}

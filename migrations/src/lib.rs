@@ -15,6 +15,7 @@ mod m20261201_000006_attempt_markers;
 mod m20261201_000007_admin_sessions;
 mod m20261201_000008_billing_history;
 mod m20261201_000009_reconciliation_index;
+mod m20261201_000010_browser;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_admin_sessions::Migration),
             Box::new(m20261201_000008_billing_history::Migration),
             Box::new(m20261201_000009_reconciliation_index::Migration),
+            Box::new(m20261201_000010_browser::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod browser;
 pub mod console;
 pub mod deliveries;
 pub mod destinations;
@@ -39,6 +40,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::get().to(tenants::get_diagnostics),
             )
             .route("/tenants/{id}/usage", web::get().to(deliveries::get_usage))
+            .route(
+                "/tenants/{id}/browser-keys",
+                web::get().to(browser::list_browser_keys),
+            )
+            .route(
+                "/tenants/{id}/browser-keys",
+                web::post().to(browser::create_browser_key),
+            )
+            .route(
+                "/browser-keys/{id}",
+                web::delete().to(browser::revoke_browser_key),
+            )
+            .route(
+                "/tenants/{id}/dedup/report",
+                web::get().to(browser::get_dedup_report),
+            )
             .route("/billing/runs", web::post().to(billing::create_run))
             .route("/invoices", web::get().to(billing::list_invoices))
             .route("/invoices/{id}", web::get().to(billing::get_invoice))

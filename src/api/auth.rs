@@ -44,8 +44,13 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
 
 /// 429 when the key is over its rate limit.
 fn rate_limit(state: &AppState, ctx: &TenantContext) -> AppResult<()> {
+    rate_limit_key(state, &ctx.key_id)
+}
+
+/// 429 when the key with this id (an API key or a browser key) is over its rate limit.
+pub fn rate_limit_key(state: &AppState, key_id: &uuid::Uuid) -> AppResult<()> {
     if let Some(limiter) = &state.limiter
-        && let Err(not_until) = limiter.check_key(&ctx.key_id)
+        && let Err(not_until) = limiter.check_key(key_id)
     {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
@@ -53,7 +58,7 @@ fn rate_limit(state: &AppState, ctx: &TenantContext) -> AppResult<()> {
         let mut e = AppError::new(
             ErrorKind::TooManyRequests,
             "rate_limited",
-            "too many requests for this API key",
+            "too many requests for this key",
         );
         e.retry_after = Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX));
         return Err(e);

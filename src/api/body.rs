@@ -17,10 +17,22 @@ fn too_large(limit: usize) -> AppError {
 
 /// Reads at most `limit` bytes and parses them as JSON.
 pub async fn read_json(
-    mut payload: web::Payload,
+    payload: web::Payload,
     declared: Option<usize>,
     limit: usize,
 ) -> AppResult<Value> {
+    let body = read_bytes(payload, declared, limit).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
+    })
+}
+
+/// Reads at most `limit` bytes (413 beyond).
+pub async fn read_bytes(
+    mut payload: web::Payload,
+    declared: Option<usize>,
+    limit: usize,
+) -> AppResult<web::BytesMut> {
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large(limit));
     }
@@ -34,9 +46,7 @@ pub async fn read_json(
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| {
-        AppError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
-    })
+    Ok(body)
 }
 
 pub fn content_length(req: &actix_web::HttpRequest) -> Option<usize> {

@@ -2,7 +2,9 @@
 //! extract → call a domain service → map the response.
 
 pub mod auth;
+pub mod beacon;
 pub mod body;
+pub mod browser_keys;
 pub mod deliveries;
 pub mod destinations;
 pub mod diagnostics;
@@ -45,6 +47,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/destinations/{id}",
                 web::delete().to(destinations::delete_destination),
-            ),
+            )
+            .configure(browser_routes),
     );
+}
+
+/// Browser keys, the companion script, the beacon and the dedup report.
+fn browser_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/browser-keys",
+        web::get().to(browser_keys::list_browser_keys),
+    )
+    .route(
+        "/browser-keys",
+        web::post().to(browser_keys::create_browser_key),
+    )
+    .route(
+        "/browser-keys/{id}",
+        web::delete().to(browser_keys::revoke_browser_key),
+    )
+    .route("/browser/kickin.js", web::get().to(beacon::get_script))
+    .route(
+        "/browser/kickin-{version}.js",
+        web::get().to(beacon::get_versioned_script),
+    )
+    .route("/browser/events", web::post().to(beacon::post_beacon))
+    .route(
+        "/browser/events",
+        web::method(actix_web::http::Method::OPTIONS).to(beacon::preflight_beacon),
+    )
+    .route("/dedup/report", web::get().to(browser_keys::get_dedup_report));
 }

@@ -11,6 +11,10 @@ pub struct Model {
     pub require_event_id: bool,
     pub dedup_window_hours: i32,
     pub stripe_customer_id: Option<String>,
+    /// Match rate under which a daily dedup alert is recorded, in basis points.
+    pub dedup_alert_threshold_bp: i32,
+    /// Fill a server event's missing fbp/fbc from its matched browser observation.
+    pub browser_enrichment: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

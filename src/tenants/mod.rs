@@ -40,6 +40,10 @@ pub struct TenantIn {
     pub status: Option<String>,
     pub require_event_id: Option<bool>,
     pub dedup_window_hours: Option<i32>,
+    /// Match rate (0-1) under which a daily dedup alert is recorded; default 0.8.
+    pub dedup_alert_threshold: Option<f64>,
+    /// Fill a server event's missing fbp/fbc from its matched browser observation.
+    pub browser_enrichment: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -51,6 +55,8 @@ pub struct TenantPatch {
     pub status: Option<String>,
     pub require_event_id: Option<bool>,
     pub dedup_window_hours: Option<i32>,
+    pub dedup_alert_threshold: Option<f64>,
+    pub browser_enrichment: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -61,6 +67,8 @@ pub struct TenantOut {
     pub status: String,
     pub require_event_id: bool,
     pub dedup_window_hours: i32,
+    pub dedup_alert_threshold: f64,
+    pub browser_enrichment: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -74,6 +82,8 @@ impl From<tenants::Model> for TenantOut {
             status: m.status,
             require_event_id: m.require_event_id,
             dedup_window_hours: m.dedup_window_hours,
+            dedup_alert_threshold: f64::from(m.dedup_alert_threshold_bp) / 10_000.0,
+            browser_enrichment: m.browser_enrichment,
             created_at: rfc3339(m.created_at),
             updated_at: rfc3339(m.updated_at),
         }
@@ -110,6 +120,20 @@ fn check_window(hours: i32) -> AppResult<()> {
     ))
 }
 
+/// The default match-rate alert threshold, 80 %, in basis points.
+pub const DEFAULT_DEDUP_ALERT_THRESHOLD_BP: i32 = 8_000;
+
+/// A match rate between 0 and 1, kept in basis points.
+fn check_threshold(threshold: f64) -> AppResult<i32> {
+    if threshold.is_finite() && (0.0..=1.0).contains(&threshold) {
+        return Ok((threshold * 10_000.0).round() as i32);
+    }
+    Err(AppError::invalid(
+        "dedup_alert_threshold",
+        "dedup_alert_threshold must be a match rate between 0 and 1",
+    ))
+}
+
 async fn check_plan(db: &impl ConnectionTrait, plan_id: Uuid) -> AppResult<()> {
     match plans::get(db, plan_id).await {
         Ok(plan) if plan.model.archived_at.is_none() => Ok(()),
@@ -130,6 +154,10 @@ pub async fn create(txn: &WriteTxn, input: TenantIn, now: i64) -> AppResult<tena
         .dedup_window_hours
         .unwrap_or(DEFAULT_DEDUP_WINDOW_HOURS);
     check_window(window)?;
+    let threshold_bp = match input.dedup_alert_threshold {
+        Some(t) => check_threshold(t)?,
+        None => DEFAULT_DEDUP_ALERT_THRESHOLD_BP,
+    };
     let db: &DatabaseTransaction = txn;
     if let Some(plan_id) = input.plan_id {
         check_plan(db, plan_id).await?;
@@ -142,6 +170,8 @@ pub async fn create(txn: &WriteTxn, input: TenantIn, now: i64) -> AppResult<tena
         require_event_id: Set(input.require_event_id.unwrap_or(true)),
         dedup_window_hours: Set(window),
         stripe_customer_id: Set(None),
+        dedup_alert_threshold_bp: Set(threshold_bp),
+        browser_enrichment: Set(input.browser_enrichment.unwrap_or(false)),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -209,6 +239,12 @@ pub async fn update(
     }
     if let Some(require) = patch.require_event_id {
         active.require_event_id = Set(require);
+    }
+    if let Some(threshold) = patch.dedup_alert_threshold {
+        active.dedup_alert_threshold_bp = Set(check_threshold(threshold)?);
+    }
+    if let Some(enrich) = patch.browser_enrichment {
+        active.browser_enrichment = Set(enrich);
     }
     // Keeping the plan it has is no change, even when that plan is archived since
     // (tenants on an archived plan keep it).

@@ -2,16 +2,20 @@
 //! database (a temp SQLite file, or a fresh PostgreSQL database when
 //! `KICKIN_TEST_POSTGRES_URL` is set) and talks to it over HTTP.
 
+mod browser_support;
 mod mocks;
 mod support;
 
 mod admin;
+mod beacons;
 mod billing;
 mod billing_rules;
 mod console;
+mod console_dedup;
 mod console_forms;
 mod console_sessions;
 mod dedup;
+mod dedup_report;
 mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;

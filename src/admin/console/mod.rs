@@ -7,6 +7,8 @@
 mod admins;
 mod billing;
 mod dashboard;
+mod dedup;
+mod dedup_chart;
 pub mod error;
 mod forms;
 mod headers;
@@ -86,6 +88,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/tenants/{id}", web::post().to(tenants::update))
             .route("/tenants/{id}/api-keys", web::post().to(tenants::issue_key))
             .route("/api-keys/{id}/revoke", web::post().to(tenants::revoke_key))
+            .route("/tenants/{id}/dedup", web::get().to(dedup::show))
+            .route(
+                "/tenants/{id}/dedup/settings",
+                web::post().to(dedup::update_settings),
+            )
+            .route(
+                "/tenants/{id}/browser-keys",
+                web::post().to(dedup::create_key),
+            )
+            .route(
+                "/browser-keys/{id}/revoke",
+                web::post().to(dedup::revoke_key),
+            )
             .route(
                 "/tenants/{id}/destinations",
                 web::post().to(tenants::create_destination),

@@ -213,6 +213,8 @@ pub async fn create(
         status: None,
         require_event_id: None,
         dedup_window_hours: None,
+        dedup_alert_threshold: None,
+        browser_enrichment: None,
     };
     let txn = state.db.begin_write().await?;
     match tenants::create(&txn, input, state.clock.now_ms()).await {
@@ -331,6 +333,7 @@ impl SettingsPost {
             status: self.status.as_deref().map(|s| s.trim().to_string()),
             require_event_id: checkbox("require_event_id", &self.require_event_id)?,
             dedup_window_hours: number("dedup_window_hours", self.dedup_window_hours.as_deref())?,
+            ..TenantPatch::default()
         })
     }
 }

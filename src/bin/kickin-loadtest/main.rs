@@ -3,10 +3,14 @@
 //! reports accepted events/s, request latency, errors by status, queue drain time and
 //! sends/s, and the server's peak RSS; `drain` times a backlog left by `http`; `ceiling`
 //! writes the same rows straight to the database, so every run can be read as a fraction
-//! of the ceiling. It reaches the service only through the `kickin` library.
+//! of the ceiling; `beacons` drives the browser beacon intake; `dedup-report` times the
+//! dedup report over a million observations. It reaches the service only through the
+//! `kickin` library.
 
+mod beacons;
 mod body;
 mod ceiling;
+mod dedup;
 mod drain;
 mod http;
 mod report;
@@ -79,6 +83,36 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
+    /// Post browser beacons (text/plain, with an allowed Origin) to a running Kickin
+    /// under a fresh tenant's browser key; report stored observations/s and latency.
+    Beacons {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "KICKIN_ADMIN_EMAIL")]
+        admin_email: String,
+        #[arg(long, env = "KICKIN_ADMIN_PASSWORD")]
+        admin_password: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Observations per beacon (the script batches up to 100).
+        #[arg(long, default_value_t = 5)]
+        batch: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Seed one tenant's month in KICKIN_DATABASE_URL, run the matcher, then time
+    /// GET /v1/dedup/report on a service started in this process.
+    DedupReport {
+        #[arg(long, default_value_t = 1_000_000)]
+        observations: u64,
+        #[arg(long, default_value_t = 700_000)]
+        server_events: u64,
+        /// Timed report requests (after five warm-up ones).
+        #[arg(long, default_value_t = 50)]
+        requests: usize,
+    },
     /// Write the rows Kickin writes per event straight to KICKIN_DATABASE_URL.
     Ceiling {
         #[arg(long, default_value_t = 64)]
@@ -145,6 +179,39 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 drained.meter_exact(),
                 "the meter does not match the accepted events"
             );
+            return Ok(());
+        }
+        Command::Beacons {
+            url,
+            admin_email,
+            admin_password,
+            concurrency,
+            batch,
+            seconds,
+            server_pid,
+        } => {
+            let options = beacons::Options {
+                url,
+                admin_email,
+                admin_password,
+                concurrency,
+                batch,
+                duration: Duration::from_secs(seconds),
+                server_pid,
+            };
+            beacons::run(options).await?
+        }
+        Command::DedupReport {
+            observations,
+            server_events,
+            requests,
+        } => {
+            let options = dedup::Options {
+                observations,
+                server: server_events,
+                requests,
+            };
+            print!("{}", dedup::run(options).await?);
             return Ok(());
         }
         Command::Ceiling {
