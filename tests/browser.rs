@@ -335,7 +335,10 @@ where
 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !done().await {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -392,18 +395,31 @@ async fn a_shop_page_with_the_pixel_and_kickin_js_is_seen_from_both_sides() {
         .await
         .unwrap();
     assert_eq!(id, json!("order_1001"));
-    let calls = c.execute("return window.pixelCalls;", vec![]).await.unwrap();
+    let calls = c
+        .execute("return window.pixelCalls;", vec![])
+        .await
+        .unwrap();
     assert_eq!(
         calls,
         json!([["track", "Purchase", {"value": 129.99, "currency": "USD"}, {"eventID": "order_1001"}]]),
         "the pixel got the same eventID"
     );
     // Other code calls the pixel directly, without an eventID: observed too.
-    c.execute("fbq('track', 'AddToCart', {value: 5}); Kickin.flush(); return true;", vec![])
+    c.execute(
+        "fbq('track', 'AddToCart', {value: 5}); Kickin.flush(); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let calls = c
+        .execute("return window.pixelCalls.length;", vec![])
         .await
         .unwrap();
-    let calls = c.execute("return window.pixelCalls.length;", vec![]).await.unwrap();
-    assert_eq!(calls, json!(2), "the wrapped pixel still receives every call");
+    assert_eq!(
+        calls,
+        json!(2),
+        "the wrapped pixel still receives every call"
+    );
     shots.take(&c, "shop-thanks-page").await;
     until("the two beacons", || async {
         app.count_rows("browser_events", &tenant.id).await == 2
@@ -444,7 +460,11 @@ async fn a_shop_page_with_the_pixel_and_kickin_js_is_seen_from_both_sides() {
         .unwrap();
     assert_eq!(text(&c, "match-rate").await, "50.0 %");
     let missing = text(&c, "category-browser_missing_event_id").await;
-    assert!(missing.contains("browser_missing_event_id\t1") || missing.contains("browser_missing_event_id 1"), "{missing}");
+    assert!(
+        missing.contains("browser_missing_event_id\t1")
+            || missing.contains("browser_missing_event_id 1"),
+        "{missing}"
+    );
     shots.take(&c, "dedup-doctor").await;
     c.close().await.unwrap();
 }

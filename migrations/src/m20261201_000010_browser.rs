@@ -234,10 +234,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for name in ["browser_enrichment", "dedup_alert_threshold_bp"] {
-            let alter = Table::alter()
-                .table("tenants")
-                .drop_column(name)
-                .to_owned();
+            let alter = Table::alter().table("tenants").drop_column(name).to_owned();
             manager.alter_table(alter).await?;
         }
         for table in TABLES {

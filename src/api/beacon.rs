@@ -47,7 +47,10 @@ fn script_response(req: &HttpRequest, cache: &'static str) -> HttpResponse {
     response
         .insert_header((header::ETAG, script::etag()))
         .insert_header((header::CACHE_CONTROL, cache))
-        .insert_header((header::CONTENT_TYPE, "application/javascript; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_TYPE,
+            "application/javascript; charset=utf-8",
+        ))
         .insert_header(("X-Content-Type-Options", "nosniff"));
     match unchanged {
         true => response.finish(),
@@ -122,7 +125,12 @@ fn check_content_type(req: &HttpRequest) -> AppResult<()> {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
         return Ok(());
     };
-    let essence = value.to_str().unwrap_or_default().split(';').next().unwrap_or_default();
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default();
     match essence.trim().to_ascii_lowercase().as_str() {
         "text/plain" | "application/json" => Ok(()),
         _ => Err(AppError::bad_request(

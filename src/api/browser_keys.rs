@@ -34,7 +34,13 @@ pub async fn create_browser_key(
 ) -> AppResult<HttpResponse> {
     let ctx = key.require(Scope::Manage)?;
     let txn = state.db.begin_write().await?;
-    let created = keys::create(&*txn, ctx.tenant_id, body.into_inner(), state.clock.now_ms()).await?;
+    let created = keys::create(
+        &*txn,
+        ctx.tenant_id,
+        body.into_inner(),
+        state.clock.now_ms(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }

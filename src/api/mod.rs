@@ -76,5 +76,8 @@ fn browser_routes(cfg: &mut web::ServiceConfig) {
         "/browser/events",
         web::method(actix_web::http::Method::OPTIONS).to(beacon::preflight_beacon),
     )
-    .route("/dedup/report", web::get().to(browser_keys::get_dedup_report));
+    .route(
+        "/dedup/report",
+        web::get().to(browser_keys::get_dedup_report),
+    );
 }

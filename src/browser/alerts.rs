@@ -71,7 +71,14 @@ pub async fn check(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
         under += 1;
         let insert = Query::insert()
             .into_table("dedup_alerts")
-            .columns(["tenant_id", "day", "server_events", "matched", "threshold_bp", "created_at"])
+            .columns([
+                "tenant_id",
+                "day",
+                "server_events",
+                "matched",
+                "threshold_bp",
+                "created_at",
+            ])
             .values_panic([
                 tenant_id.into(),
                 day_of(now_ms).into(),
@@ -80,7 +87,11 @@ pub async fn check(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
                 threshold_bp.into(),
                 now_ms.into(),
             ])
-            .on_conflict(OnConflict::columns(["tenant_id", "day"]).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::columns(["tenant_id", "day"])
+                    .do_nothing()
+                    .to_owned(),
+            )
             .to_owned();
         let txn = db.begin_write().await?;
         recorded += txn.execute(&insert).await?.rows_affected();

@@ -50,7 +50,10 @@ pub fn parse(body: &[u8]) -> AppResult<Vec<Observation>> {
                 format!("events must be an array of 1 to {MAX_OBSERVATIONS} observations"),
             )
         })?;
-    if let Some(key) = value.as_object().and_then(|o| o.keys().find(|k| *k != "events")) {
+    if let Some(key) = value
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "events"))
+    {
         return Err(bad(key.clone(), format!("{key} is not a beacon field")));
     }
     events
@@ -196,13 +199,24 @@ mod tests {
             (b"{not json".to_vec(), ""),
             (body(json!([])), "events"),
             (body(json!(vec![good(); 101])), "events"),
-            (json!({"events": [good()], "em": "x"}).to_string().into_bytes(), "em"),
+            (
+                json!({"events": [good()], "em": "x"})
+                    .to_string()
+                    .into_bytes(),
+                "em",
+            ),
             (with("event_name", json!(null)), "events[1].event_name"),
-            (with("event_name", json!("x".repeat(101))), "events[1].event_name"),
+            (
+                with("event_name", json!("x".repeat(101))),
+                "events[1].event_name",
+            ),
             (with("event_id", json!(12)), "events[1].event_id"),
             (with("fbp", json!("123")), "events[1].fbp"),
             (with("fbc", json!("fb.1.x.y")), "events[1].fbc"),
-            (with("page_url", json!("javascript:alert(1)")), "events[1].page_url"),
+            (
+                with("page_url", json!("javascript:alert(1)")),
+                "events[1].page_url",
+            ),
             (with("ts_ms", json!("now")), "events[1].ts_ms"),
             (with("ts_ms", json!(1.5)), "events[1].ts_ms"),
             (with("em", json!("jane@example.com")), "events[1].em"),

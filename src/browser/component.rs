@@ -156,7 +156,11 @@ impl Component {
         }
         let visitors: Vec<_> = rows
             .iter()
-            .filter_map(|r| r.ev.fbp.as_ref().map(|f| (f, &r.ev.event_name, r.ev.event_time_ms)))
+            .filter_map(|r| {
+                r.ev.fbp
+                    .as_ref()
+                    .map(|f| (f, &r.ev.event_name, r.ev.event_time_ms))
+            })
             .collect();
         for chunk in visitors.chunks(CHUNK / 4) {
             let mut any = Condition::any();
@@ -175,7 +179,10 @@ impl Component {
         // top level, so no planner prefers a scan of the tenant's rows.
         let mut out = Vec::new();
         for condition in conditions {
-            let found = browser_events::Entity::find().filter(condition).all(db).await?;
+            let found = browser_events::Entity::find()
+                .filter(condition)
+                .all(db)
+                .await?;
             out.extend(found.into_iter().filter(|b| b.processed_at.is_some()));
         }
         Ok(out)
@@ -191,7 +198,10 @@ impl Component {
         use dedup_matches::Column as C;
         let rows: Vec<&BrowserRow> = ids.iter().filter_map(|id| self.browsers.get(id)).collect();
         let mut conditions = Vec::new();
-        let event_ids: BTreeSet<&str> = rows.iter().filter_map(|r| r.ev.event_id.as_deref()).collect();
+        let event_ids: BTreeSet<&str> = rows
+            .iter()
+            .filter_map(|r| r.ev.event_id.as_deref())
+            .collect();
         for chunk in event_ids.into_iter().collect::<Vec<_>>().chunks(CHUNK) {
             conditions.push(
                 Condition::all()
@@ -209,7 +219,11 @@ impl Component {
         }
         let visitors: Vec<_> = rows
             .iter()
-            .filter_map(|r| r.ev.fbp.as_ref().map(|f| (f, &r.ev.event_name, r.ev.fired_at_ms)))
+            .filter_map(|r| {
+                r.ev.fbp
+                    .as_ref()
+                    .map(|f| (f, &r.ev.event_name, r.ev.fired_at_ms))
+            })
             .collect();
         for chunk in visitors.chunks(CHUNK / 4) {
             let mut any = Condition::any();
@@ -226,7 +240,12 @@ impl Component {
         }
         let mut out = Vec::new();
         for condition in conditions {
-            out.extend(dedup_matches::Entity::find().filter(condition).all(db).await?);
+            out.extend(
+                dedup_matches::Entity::find()
+                    .filter(condition)
+                    .all(db)
+                    .await?,
+            );
         }
         Ok(out)
     }

@@ -150,10 +150,11 @@ mod tests {
 
     #[test]
     fn enrichment_fills_only_what_the_server_event_lacks() {
-        let mut ids = json!({"fbp": "fb.1.1.server", "fbc": "", "client_ip_address": "203.0.113.9"})
-            .as_object()
-            .cloned()
-            .unwrap();
+        let mut ids =
+            json!({"fbp": "fb.1.1.server", "fbc": "", "client_ip_address": "203.0.113.9"})
+                .as_object()
+                .cloned()
+                .unwrap();
         let found = json!({"fbp": "fb.1.1.browser", "fbc": "fb.1.1.click"})
             .as_object()
             .cloned()

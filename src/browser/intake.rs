@@ -74,7 +74,8 @@ impl Rows {
             self.key_id.push(key.key_id);
             self.event_name.push(o.event_name);
             self.event_id.push(o.event_id);
-            self.fbp_hash.push(o.fbp.as_deref().map(|f| keys.lookup_hash(f)));
+            self.fbp_hash
+                .push(o.fbp.as_deref().map(|f| keys.lookup_hash(f)));
             self.sealed
                 .push((!secret.is_empty()).then(|| keys.seal_json(&Value::Object(secret))));
             self.page_url.push(o.page_url);
@@ -212,10 +213,7 @@ mod tests {
         let a = id_at(1_764_590_000_000);
         let b = id_at(1_764_590_000_001);
         assert!(a < b);
-        assert_eq!(
-            a.get_timestamp().unwrap().to_unix(),
-            (1_764_590_000, 0)
-        );
+        assert_eq!(a.get_timestamp().unwrap().to_unix(), (1_764_590_000, 0));
     }
 
     #[test]

@@ -185,7 +185,11 @@ impl Default for KeyCache {
 
 impl KeyCache {
     /// The key, from the cache or the database.
-    pub async fn resolve(&self, db: &impl ConnectionTrait, presented: &str) -> AppResult<BrowserKey> {
+    pub async fn resolve(
+        &self,
+        db: &impl ConnectionTrait,
+        presented: &str,
+    ) -> AppResult<BrowserKey> {
         if let Some(key) = self.entries.get(presented) {
             return Ok(key);
         }

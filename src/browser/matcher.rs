@@ -12,7 +12,9 @@
 //! the cursor row, whichever process runs them.
 
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::component::{BrowserRow, Component, ServerRow};
@@ -115,7 +117,11 @@ async fn step(
 }
 
 /// The tenant's cursor, locked for this step (created at the start of time).
-async fn lock_cursor(db: &impl ConnectionTrait, tenant_id: Uuid, now_ms: i64) -> Result<Uuid, DbErr> {
+async fn lock_cursor(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    now_ms: i64,
+) -> Result<Uuid, DbErr> {
     let create = Query::insert()
         .into_table("dedup_cursors")
         .columns(["tenant_id", "position", "updated_at"])
@@ -249,8 +255,10 @@ async fn decide(
     let mut comp = Component::default();
     let seed_s: Vec<Uuid> = servers.iter().map(|s| s.ev.row_id).collect();
     let seed_b: Vec<Uuid> = browsers.iter().map(|b| b.ev.row_id).collect();
-    comp.servers.extend(servers.into_iter().map(|s| (s.ev.row_id, s)));
-    comp.browsers.extend(browsers.into_iter().map(|b| (b.ev.row_id, b)));
+    comp.servers
+        .extend(servers.into_iter().map(|s| (s.ev.row_id, s)));
+    comp.browsers
+        .extend(browsers.into_iter().map(|b| (b.ev.row_id, b)));
     comp.grow(db, tenant_id, seed_s, seed_b).await?;
     let (pinned_s, pinned_b) = comp.pinned();
     let free_s: Vec<ServerEvent> = (comp.servers.values())
@@ -279,7 +287,11 @@ async fn decide(
         }
     }
     for b in comp.browsers.values() {
-        let claimed_by = outcome.browsers.get(&b.ev.row_id).copied().unwrap_or(b.claimed_by);
+        let claimed_by = outcome
+            .browsers
+            .get(&b.ev.row_id)
+            .copied()
+            .unwrap_or(b.claimed_by);
         if b.new {
             deltas.add(&b.day, counts::BROWSER, 1);
         }
@@ -294,7 +306,9 @@ async fn decide(
         }
     }
     for chunk in inserts.chunks(500) {
-        dedup_matches::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+        dedup_matches::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
     }
     deltas.apply(db, tenant_id).await
 }

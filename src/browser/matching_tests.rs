@@ -18,7 +18,13 @@ fn server(n: u128, name: &str, event_id: &str, fbp: Option<&str>, at: i64) -> Se
     }
 }
 
-fn browser(n: u128, name: &str, event_id: Option<&str>, fbp: Option<&str>, at: i64) -> BrowserEvent {
+fn browser(
+    n: u128,
+    name: &str,
+    event_id: Option<&str>,
+    fbp: Option<&str>,
+    at: i64,
+) -> BrowserEvent {
     BrowserEvent {
         row_id: id(n),
         event_name: name.into(),
@@ -50,7 +56,11 @@ fn exactly_48_hours_apart_is_still_matched_and_a_millisecond_more_is_a_timing_ga
         let pixel_first = browser(2, "Purchase", Some("o"), None, T0 - gap);
         let pixel_late = browser(2, "Purchase", Some("o"), None, T0 + gap);
         let s = server(1, "Purchase", "o", None, T0);
-        assert_eq!(category_of(s.clone(), pixel_first), expected, "pixel first, {gap}");
+        assert_eq!(
+            category_of(s.clone(), pixel_first),
+            expected,
+            "pixel first, {gap}"
+        );
         assert_eq!(category_of(s, pixel_late), expected, "server first, {gap}");
     }
 }
@@ -81,7 +91,13 @@ fn the_same_id_under_another_name_is_no_pair() {
 #[test]
 fn the_same_visitor_and_name_within_10_minutes_with_another_id_is_an_id_mismatch() {
     let s = server(1, "Purchase", "server-1", Some("v"), T0);
-    let b = browser(2, "Purchase", Some("pixel-1"), Some("v"), T0 + VISITOR_WINDOW_MS);
+    let b = browser(
+        2,
+        "Purchase",
+        Some("pixel-1"),
+        Some("v"),
+        T0 + VISITOR_WINDOW_MS,
+    );
     assert_eq!(category_of(s, b), Category::IdMismatch);
 }
 
@@ -97,7 +113,10 @@ fn the_visitor_window_counts_from_the_event_time_and_ends_at_10_minutes() {
     let mut s = server(1, "Purchase", "server-1", Some("v"), T0);
     s.received_at_ms = T0 + PIXEL_WINDOW_MS;
     let near = browser(2, "Purchase", None, Some("v"), T0 + 2 * MIN);
-    assert_eq!(category_of(s.clone(), near), Category::BrowserMissingEventId);
+    assert_eq!(
+        category_of(s.clone(), near),
+        Category::BrowserMissingEventId
+    );
     let far = browser(2, "Purchase", None, Some("v"), T0 + VISITOR_WINDOW_MS + 1);
     assert_eq!(category_of(s, far), Category::ServerOnly);
 }
@@ -148,7 +167,10 @@ fn a_case_mismatch_is_preferred_to_a_timing_gap_and_both_to_a_visitor_pair() {
         browser(4, "purchase", Some("o"), None, T0 + 4 * PIXEL_WINDOW_MS),
     ];
     let out = assign(&s, &browsers);
-    assert_eq!(out.servers[&id(1)], (Category::NameCaseMismatch, Some(id(4))));
+    assert_eq!(
+        out.servers[&id(1)],
+        (Category::NameCaseMismatch, Some(id(4)))
+    );
     assert_eq!(out.browsers[&id(2)], None, "left for browser_only");
 }
 
@@ -178,7 +200,13 @@ fn the_outcome_does_not_depend_on_the_order_rows_arrive_in() {
         browser(4, "Purchase", None, Some("v"), T0 + 2 * MIN),
         browser(6, "Purchase", Some("x"), Some("v"), T0 + 3 * MIN),
         browser(8, "Purchase", Some("order_7"), None, T0),
-        browser(9, "Lead", Some("lead-5"), Some("w"), T0 + PIXEL_WINDOW_MS + 1),
+        browser(
+            9,
+            "Lead",
+            Some("lead-5"),
+            Some("w"),
+            T0 + PIXEL_WINDOW_MS + 1,
+        ),
     ];
     let expected = assign(&servers, &browsers);
     let (mut s, mut b) = (servers.clone(), browsers.clone());

@@ -25,7 +25,7 @@ pub async fn purge(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
         .await?;
     let mut total = 0;
     for tenant_id in ids {
-        let days = match crate::billing::plans::for_tenant(&db.conn, tenant_id).await {
+        let days = match crate::plans::for_tenant(&db.conn, tenant_id).await {
             Ok(plan) => plan.map_or(30, |p| p.model.retention_days),
             Err(e) => return Err(DbErr::Custom(e.message)),
         };

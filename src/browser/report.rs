@@ -134,7 +134,12 @@ pub fn parse_period(period: &str) -> AppResult<Period> {
 }
 
 /// The report of `tenant_id` for `period` (days up to `now_ms`).
-pub async fn report(db: &Db, tenant_id: Uuid, period: Period, now_ms: i64) -> AppResult<DedupReport> {
+pub async fn report(
+    db: &Db,
+    tenant_id: Uuid,
+    period: Period,
+    now_ms: i64,
+) -> AppResult<DedupReport> {
     let txn = db.begin_snapshot().await?;
     let (start, end) = (period.start_ms(), period.end_ms());
     let days = counts::read(&txn, tenant_id, &day_of(start), &day_of(end)).await?;
@@ -164,7 +169,10 @@ pub async fn report(db: &Db, tenant_id: Uuid, period: Period, now_ms: i64) -> Ap
     categories.browser_only = browser_events - claimed;
     let mut examples = BTreeMap::new();
     for c in Category::ALL {
-        examples.insert(c.as_str().to_string(), examples_of(&txn, tenant_id, c, start, end).await?);
+        examples.insert(
+            c.as_str().to_string(),
+            examples_of(&txn, tenant_id, c, start, end).await?,
+        );
     }
     let alerts = alerts_between(&txn, tenant_id, &day_of(start), &day_of(end)).await?;
     txn.commit().await?;

@@ -8,7 +8,8 @@ use crate::crypto::sha256_hex;
 
 pub const SOURCE: &str = include_str!("../../static/kickin.js");
 
-static VERSION: LazyLock<String> = LazyLock::new(|| sha256_hex(SOURCE.as_bytes())[..12].to_string());
+static VERSION: LazyLock<String> =
+    LazyLock::new(|| sha256_hex(SOURCE.as_bytes())[..12].to_string());
 
 /// The script's content version (12 hex digits).
 pub fn version() -> &'static str {

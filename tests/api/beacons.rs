@@ -41,7 +41,10 @@ async fn a_tenant_creates_lists_and_revokes_its_browser_keys(backend: Backend) {
     let (id, key) = (body["id"].as_str().unwrap(), body["key"].as_str().unwrap());
     let (status, list) = app.get("/v1/browser-keys", Some(&t.key)).await;
     assert_eq!(status, 200);
-    assert_eq!(list["data"][0]["key"], key, "a browser key is shown in full");
+    assert_eq!(
+        list["data"][0]["key"], key,
+        "a browser key is shown in full"
+    );
     assert_eq!(list["next_cursor"], Value::Null);
 
     let (status, bad) = app
@@ -63,14 +66,27 @@ async fn a_tenant_creates_lists_and_revokes_its_browser_keys(backend: Backend) {
         assert_eq!(status, 403, "manage scope needed for {path}");
     }
     let (status, _) = app
-        .post_json("/v1/browser-keys", Some(&read_only), json!({"allowed_origins": [SHOP]}))
+        .post_json(
+            "/v1/browser-keys",
+            Some(&read_only),
+            json!({"allowed_origins": [SHOP]}),
+        )
         .await;
     assert_eq!(status, 403);
 
     let answer = beacon(&app, key, vec![observation(&app, "PageView", None, None)]).await;
-    assert_eq!(answer.status, 204, "the origin as normalized: {}", answer.body);
+    assert_eq!(
+        answer.status, 204,
+        "the origin as normalized: {}",
+        answer.body
+    );
     let (status, _) = app
-        .request(Method::DELETE, &format!("/v1/browser-keys/{id}"), Some(&t.key), None)
+        .request(
+            Method::DELETE,
+            &format!("/v1/browser-keys/{id}"),
+            Some(&t.key),
+            None,
+        )
         .await;
     assert_eq!(status, 204);
     let (_, list) = app.get("/v1/browser-keys", Some(&t.key)).await;
@@ -87,7 +103,12 @@ async fn a_beacon_from_an_allowed_origin_is_stored_sealed_and_answered_204_with_
     let (_, key) = browser_key(&app, &t, &[SHOP]).await;
     let mut obs = observation(&app, "Purchase", Some("order_1001"), Some(VISITOR));
     obs["fbc"] = json!("fb.1.1764590000000.IwAR-click");
-    let answer = beacon(&app, &key, vec![obs, observation(&app, "PageView", None, None)]).await;
+    let answer = beacon(
+        &app,
+        &key,
+        vec![obs, observation(&app, "PageView", None, None)],
+    )
+    .await;
     assert_eq!(answer.status, 204, "{}", answer.body);
     assert_eq!(answer.headers["access-control-allow-origin"], SHOP);
     assert_eq!(app.count_rows("browser_events", &t.id).await, 2);
@@ -100,9 +121,22 @@ async fn a_beacon_from_an_allowed_origin_is_stored_sealed_and_answered_204_with_
         "s",
     )
     .await;
-    assert!(stored.iter().all(|s| !s.contains("1234567890") && !s.contains("IwAR")));
-    let pages: Vec<String> = column(db, "SELECT page_url FROM browser_events", vec![], "page_url").await;
-    assert!(pages.iter().all(|p| p == "https://shop.example/thanks"), "{pages:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|s| !s.contains("1234567890") && !s.contains("IwAR"))
+    );
+    let pages: Vec<String> = column(
+        db,
+        "SELECT page_url FROM browser_events",
+        vec![],
+        "page_url",
+    )
+    .await;
+    assert!(
+        pages.iter().all(|p| p == "https://shop.example/thanks"),
+        "{pages:?}"
+    );
     let hashes: Vec<String> = column(
         db,
         "SELECT fbp_hash FROM browser_events WHERE fbp_hash IS NOT NULL",
@@ -192,7 +226,11 @@ async fn bad_beacons_are_400_naming_the_field(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
-    assert_eq!(app.count_rows("browser_events", &t.id).await, 0, "nothing stored");
+    assert_eq!(
+        app.count_rows("browser_events", &t.id).await,
+        0,
+        "nothing stored"
+    );
 }
 
 async fn a_browser_key_opens_only_the_script_and_the_beacon(backend: Backend) {
@@ -228,7 +266,9 @@ async fn a_browser_key_opens_only_the_script_and_the_beacon(backend: Backend) {
         .get(&format!("/v1/browser/kickin.js?key={}", t.key), None)
         .await;
     assert_eq!(status, 401);
-    let (status, _) = app.get(&format!("/v1/browser/kickin.js?key={key}"), None).await;
+    let (status, _) = app
+        .get(&format!("/v1/browser/kickin.js?key={key}"), None)
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -241,7 +281,12 @@ async fn beacons_and_browser_keys_stay_in_their_tenant(backend: Backend) {
     let answer = beacon(
         &app,
         &a_key,
-        vec![observation(&app, "Purchase", Some("shared-1"), Some(VISITOR))],
+        vec![observation(
+            &app,
+            "Purchase",
+            Some("shared-1"),
+            Some(VISITOR),
+        )],
     )
     .await;
     assert_eq!(answer.status, 204);
@@ -257,10 +302,18 @@ async fn beacons_and_browser_keys_stay_in_their_tenant(backend: Backend) {
     assert_eq!(a_report["categories"]["browser_only"], 1);
     assert_eq!(b_report["browser_events"], 0);
     assert_eq!(b_report["categories"]["server_only"], 1, "{b_report}");
-    assert_eq!(b_report["categories"]["matched"], 0, "never paired across tenants");
+    assert_eq!(
+        b_report["categories"]["matched"], 0,
+        "never paired across tenants"
+    );
 
     let (status, _) = app
-        .request(Method::DELETE, &format!("/v1/browser-keys/{a_key_id}"), Some(&b.key), None)
+        .request(
+            Method::DELETE,
+            &format!("/v1/browser-keys/{a_key_id}"),
+            Some(&b.key),
+            None,
+        )
         .await;
     assert_eq!(status, 404);
     let (_, list) = app.get("/v1/browser-keys", Some(&b.key)).await;
@@ -278,12 +331,20 @@ async fn the_script_is_served_with_an_etag_and_a_versioned_url(backend: Backend)
         .unwrap();
     assert_eq!(resp.status(), 200);
     let headers = resp.headers().clone();
-    assert!(headers["content-type"].to_str().unwrap().starts_with("application/javascript"));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/javascript")
+    );
     assert_eq!(headers["cache-control"], "public, max-age=300");
     let etag = headers["etag"].to_str().unwrap().to_string();
     let script = resp.text().await.unwrap();
     assert!(script.contains("Kickin") && script.len() < 8_000, "small");
-    assert!(!script.contains("http://") && !script.contains("https://www"), "no CDN");
+    assert!(
+        !script.contains("http://") && !script.contains("https://www"),
+        "no CDN"
+    );
 
     let again = app
         .client
@@ -332,7 +393,11 @@ async fn the_preflight_answers_only_allowed_origins(backend: Backend) {
     assert_eq!(ok.headers()["access-control-allow-methods"], "POST");
     let refused = preflight("https://evil.example").await.unwrap();
     assert_eq!(refused.status(), 403);
-    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
 }
 
 async fn beacons_are_rate_limited_per_browser_key(backend: Backend) {
@@ -366,7 +431,11 @@ async fn the_admin_api_manages_browser_keys_and_reads_the_report(backend: Backen
     assert_eq!(status, 201, "{created}");
     let key = created["key"].as_str().unwrap();
     let (_, list) = app
-        .admin(Method::GET, &format!("/tenants/{}/browser-keys", t.id), None)
+        .admin(
+            Method::GET,
+            &format!("/tenants/{}/browser-keys", t.id),
+            None,
+        )
         .await;
     assert_eq!(list["data"][0]["key"], key);
     assert_eq!(
@@ -377,7 +446,11 @@ async fn the_admin_api_manages_browser_keys_and_reads_the_report(backend: Backen
     );
     run_matcher(&app).await;
     let (status, body) = app
-        .admin(Method::GET, &format!("/tenants/{}/dedup/report", t.id), None)
+        .admin(
+            Method::GET,
+            &format!("/tenants/{}/dedup/report", t.id),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["browser_events"], 1);

@@ -43,7 +43,10 @@ async fn the_dedup_doctor_shows_the_chart_categories_fixes_and_examples(backend:
     c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let (status, page, _) = c.get(&path).await;
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("<svg id=\"match-chart\""), "a server-rendered chart");
+    assert!(
+        page.contains("<svg id=\"match-chart\""),
+        "a server-rendered chart"
+    );
     assert!(!page.contains("<script"), "readable without JavaScript");
     assert!(page.contains("<rect") && page.contains("1 of 2 server events matched (50 %)"));
     assert!(page.contains("id=\"match-rate\">50.0 %"));
@@ -53,16 +56,25 @@ async fn the_dedup_doctor_shows_the_chart_categories_fixes_and_examples(backend:
     };
     assert!(row("matched").contains("<td class=\"count\">1</td>"));
     assert!(row("browser_missing_event_id").contains("<td class=\"count\">1</td>"));
-    assert!(row("browser_missing_event_id").contains("eventID: id"), "the fix");
+    assert!(
+        row("browser_missing_event_id").contains("eventID: id"),
+        "the fix"
+    );
     assert!(row("timing_gap").contains("<td class=\"count\">0</td>"));
     assert!(page.contains("id=\"examples-browser_missing_event_id\""));
     assert!(page.contains("(no eventID)") && page.contains("order_2"));
     let snippet = &page[page.find("id=\"snippet\"").unwrap()..];
-    assert!(snippet.contains("data-key=") && snippet.contains(&key), "the snippet");
+    assert!(
+        snippet.contains("data-key=") && snippet.contains(&key),
+        "the snippet"
+    );
     let (status, _, _) = c.get(&format!("{path}?period=2026-1")).await;
     assert_eq!(status, 400);
     let (_, tenant_page, _) = c.get(&format!("/admin/tenants/{}", t.id)).await;
-    assert!(tenant_page.contains(&format!("href=\"{path}\"")), "linked from the tenant");
+    assert!(
+        tenant_page.contains(&format!("href=\"{path}\"")),
+        "linked from the tenant"
+    );
 }
 
 async fn the_dedup_doctor_creates_and_revokes_browser_keys_and_saves_settings(backend: Backend) {
@@ -81,7 +93,10 @@ async fn the_dedup_doctor_creates_and_revokes_browser_keys_and_saves_settings(ba
     assert_eq!(status, 422);
     assert!(page.contains("allowed_origins[0]"), "{page}");
     let (status, _, location) = c
-        .post(&create, &[("origins", "https://shop.example, https://www.shop.example")])
+        .post(
+            &create,
+            &[("origins", "https://shop.example, https://www.shop.example")],
+        )
         .await;
     assert_eq!((status, location.as_deref()), (303, Some(path.as_str())));
     let (_, list) = app.get("/v1/browser-keys", Some(&t.key)).await;
@@ -95,7 +110,11 @@ async fn the_dedup_doctor_creates_and_revokes_browser_keys_and_saves_settings(ba
     let (status, _, _) = c
         .post(
             &settings,
-            &[("threshold_percent", "90"), ("browser_enrichment", "false"), ("browser_enrichment", "true")],
+            &[
+                ("threshold_percent", "90"),
+                ("browser_enrichment", "false"),
+                ("browser_enrichment", "true"),
+            ],
         )
         .await;
     assert_eq!(status, 303);
@@ -108,7 +127,10 @@ async fn the_dedup_doctor_creates_and_revokes_browser_keys_and_saves_settings(ba
     assert_eq!(status, 422);
 
     c.get(&path).await;
-    let revoke = format!("/admin/browser-keys/{}/revoke", created["id"].as_str().unwrap());
+    let revoke = format!(
+        "/admin/browser-keys/{}/revoke",
+        created["id"].as_str().unwrap()
+    );
     let (status, _, _) = c.post(&revoke, &[]).await;
     assert_eq!(status, 303);
     let (_, list) = app.get("/v1/browser-keys", Some(&t.key)).await;

@@ -89,23 +89,38 @@ async fn every_category_is_counted_exactly_with_real_examples(backend: Backend) 
     let days = r["by_day"].as_array().unwrap();
     assert_eq!(days.len() as i64, 13, "the 1st to today, the 13th");
     let sums = |f: &str| days.iter().map(|d| d[f].as_i64().unwrap()).sum::<i64>();
-    assert_eq!((sums("server"), sums("browser"), sums("matched")), (6, 6, 1));
+    assert_eq!(
+        (sums("server"), sums("browser"), sums("matched")),
+        (6, 6, 1)
+    );
     assert_eq!(days[10]["browser"], 1, "the early pixel on the 11th");
 
     let ex = &r["examples"];
     assert_eq!(ex["matched"][0]["server_event_id"], "order_1");
     assert_eq!(ex["matched"][0]["browser_event_id"], "order_1");
     assert_eq!(ex["name_case_mismatch"][0]["event_name"], "Purchase");
-    assert_eq!(ex["name_case_mismatch"][0]["browser_event_name"], "purchase");
+    assert_eq!(
+        ex["name_case_mismatch"][0]["browser_event_name"],
+        "purchase"
+    );
     assert_eq!(ex["id_mismatch"][0]["browser_event_id"], "pixel-3");
     assert_eq!(ex["id_mismatch"][0]["server_event_id"], "order_3");
-    assert_eq!(ex["browser_missing_event_id"][0]["browser_event_id"], Value::Null);
-    assert_eq!(ex["browser_missing_event_id"][0]["server_event_id"], "order_4");
+    assert_eq!(
+        ex["browser_missing_event_id"][0]["browser_event_id"],
+        Value::Null
+    );
+    assert_eq!(
+        ex["browser_missing_event_id"][0]["server_event_id"],
+        "order_4"
+    );
     assert_eq!(ex["server_only"][0]["browser_ts_ms"], Value::Null);
     assert_eq!(ex["browser_only"][0]["event_name"], "AddToCart");
     assert_eq!(ex["browser_only"][0]["server_event_id"], Value::Null);
     let gap = &ex["timing_gap"][0];
-    let (server_s, pixel_ms) = (gap["server_event_time"].as_i64().unwrap(), gap["browser_ts_ms"].as_i64().unwrap());
+    let (server_s, pixel_ms) = (
+        gap["server_event_time"].as_i64().unwrap(),
+        gap["browser_ts_ms"].as_i64().unwrap(),
+    );
     assert!(server_s * 1000 - pixel_ms > 48 * MS_PER_HOUR, "{gap}");
     assert_eq!(gap["page_url"], "https://shop.example/thanks");
 
@@ -176,13 +191,28 @@ async fn the_48_hour_window_counts_from_the_server_events_arrival_in_either_orde
         observation(&app, "Purchase", Some("outside"), None),
     ];
     assert_eq!(beacon(&app, &key, pixels).await.status, 204);
-    send_server(&app, &t, vec![server_event(&app, "Lead", "server-first", None)]).await;
+    send_server(
+        &app,
+        &t,
+        vec![server_event(&app, "Lead", "server-first", None)],
+    )
+    .await;
     run_matcher(&app).await;
 
     move_to(&app, app.clock.now_ms() + 48 * MS_PER_HOUR - 60_000).await;
-    send_server(&app, &t, vec![server_event(&app, "Purchase", "inside", None)]).await;
+    send_server(
+        &app,
+        &t,
+        vec![server_event(&app, "Purchase", "inside", None)],
+    )
+    .await;
     move_to(&app, app.clock.now_ms() + 2 * 60_000).await;
-    send_server(&app, &t, vec![server_event(&app, "Purchase", "outside", None)]).await;
+    send_server(
+        &app,
+        &t,
+        vec![server_event(&app, "Purchase", "outside", None)],
+    )
+    .await;
     let late = observation(&app, "Lead", Some("server-first"), None);
     assert_eq!(beacon(&app, &key, vec![late]).await.status, 204);
     run_matcher(&app).await;
@@ -196,7 +226,10 @@ async fn the_48_hour_window_counts_from_the_server_events_arrival_in_either_orde
     let gaps: Vec<&str> = (r["examples"]["timing_gap"].as_array().unwrap().iter())
         .map(|e| e["server_event_id"].as_str().unwrap())
         .collect();
-    assert!(gaps.contains(&"outside") && gaps.contains(&"server-first"), "{gaps:?}");
+    assert!(
+        gaps.contains(&"outside") && gaps.contains(&"server-first"),
+        "{gaps:?}"
+    );
 }
 
 async fn a_pair_across_a_month_boundary_is_counted_on_each_sides_own_day(backend: Backend) {
@@ -205,7 +238,12 @@ async fn a_pair_across_a_month_boundary_is_counted_on_each_sides_own_day(backend
     let boundary = next_month(&app, 0);
     move_to(&app, boundary - 10 * 60_000).await;
     let first = kickin::period::Period::of(app.clock.now_ms()).to_string();
-    send_server(&app, &t, vec![server_event(&app, "Purchase", "order_m", Some(VISITOR))]).await;
+    send_server(
+        &app,
+        &t,
+        vec![server_event(&app, "Purchase", "order_m", Some(VISITOR))],
+    )
+    .await;
     run_matcher(&app).await;
     move_to(&app, boundary + 10 * 60_000).await;
     let second = kickin::period::Period::of(app.clock.now_ms()).to_string();
@@ -217,12 +255,22 @@ async fn a_pair_across_a_month_boundary_is_counted_on_each_sides_own_day(backend
     assert_eq!(categories(&old), counts(&[("matched", 1)]), "{old}");
     assert_eq!(old["browser_events"], 0);
     let last_day = old["by_day"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last_day["server"].as_i64(), last_day["matched"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (last_day["server"].as_i64(), last_day["matched"].as_i64()),
+        (Some(1), Some(1))
+    );
     let new = report(&app, &t, Some(&second)).await;
     assert_eq!(new["browser_events"], 1);
     assert_eq!(new["server_events"], 0);
-    assert_eq!(new["categories"]["browser_only"], 0, "claimed by last month's event");
-    assert_eq!(new["match_rate"], Value::Null, "no server events this month");
+    assert_eq!(
+        new["categories"]["browser_only"], 0,
+        "claimed by last month's event"
+    );
+    assert_eq!(
+        new["match_rate"],
+        Value::Null,
+        "no server events this month"
+    );
 }
 
 async fn a_low_match_rate_records_one_alert_a_day_and_shows_it_in_metrics(backend: Backend) {
@@ -250,7 +298,11 @@ async fn a_low_match_rate_records_one_alert_a_day_and_shows_it_in_metrics(backen
     run_matcher(&app).await;
 
     let check = || kickin::browser::alerts::check(&app.state.db, app.clock.now_ms());
-    assert_eq!(check().await.unwrap(), 0, "the last minutes are left for late sides");
+    assert_eq!(
+        check().await.unwrap(),
+        0,
+        "the last minutes are left for late sides"
+    );
     move_to(&app, app.clock.now_ms() + 11 * 60_000).await;
     assert_eq!(check().await.unwrap(), 1, "only the tenant at 50 %");
     assert_eq!(check().await.unwrap(), 0, "once a day");
@@ -290,7 +342,10 @@ async fn server_row_id(app: &TestApp, tenant: &Tenant, event_id: &str) -> uuid::
     let ids: Vec<uuid::Uuid> = column(
         &app.state.db.conn,
         "SELECT id FROM events WHERE tenant_id = ? AND event_id = ?",
-        vec![uuid::Uuid::parse_str(&tenant.id).unwrap().into(), event_id.into()],
+        vec![
+            uuid::Uuid::parse_str(&tenant.id).unwrap().into(),
+            event_id.into(),
+        ],
         "id",
     )
     .await;
@@ -302,8 +357,14 @@ async fn enrichment_gives_a_server_event_the_identifiers_of_its_matched_observat
 ) {
     let app = spawn(backend).await;
     let (t, key) = shop(&app).await;
-    let (status, body) = app.admin(Method::GET, &format!("/tenants/{}", t.id), None).await;
-    assert_eq!((status, &body["browser_enrichment"]), (200, &json!(false)), "off by default");
+    let (status, body) = app
+        .admin(Method::GET, &format!("/tenants/{}", t.id), None)
+        .await;
+    assert_eq!(
+        (status, &body["browser_enrichment"]),
+        (200, &json!(false)),
+        "off by default"
+    );
     let mut pixel = observation(&app, "Purchase", Some("order_e"), Some(VISITOR));
     pixel["fbc"] = json!("fb.1.1764590000000.IwAR-click");
     let other = observation(&app, "Purchase", Some("order_x"), Some(VISITOR));
@@ -331,7 +392,10 @@ async fn enrichment_gives_a_server_event_the_identifiers_of_its_matched_observat
             &rows,
         )
     };
-    assert!(lookup().await.unwrap().is_empty(), "the tenant has not turned it on");
+    assert!(
+        lookup().await.unwrap().is_empty(),
+        "the tenant has not turned it on"
+    );
     let (status, _) = app
         .admin(
             Method::PATCH,
@@ -342,11 +406,19 @@ async fn enrichment_gives_a_server_event_the_identifiers_of_its_matched_observat
     assert_eq!(status, 200);
     let want = json!({"fbp": VISITOR, "fbc": "fb.1.1764590000000.IwAR-click"});
     let before = lookup().await.unwrap();
-    assert_eq!(Value::Object(before[&row].clone()), want, "before the matcher ran");
+    assert_eq!(
+        Value::Object(before[&row].clone()),
+        want,
+        "before the matcher ran"
+    );
     assert!(!before.contains_key(&unmatched), "another name is no match");
     run_matcher(&app).await;
     let after = lookup().await.unwrap();
-    assert_eq!(Value::Object(after[&row].clone()), want, "from the stored pair");
+    assert_eq!(
+        Value::Object(after[&row].clone()),
+        want,
+        "from the stored pair"
+    );
     assert_eq!(after.len(), 1);
 }
 
@@ -360,7 +432,12 @@ async fn observations_go_after_the_plans_retention_and_the_counts_stay(backend: 
         observation(&app, "PageView", None, Some(VISITOR)),
     ];
     assert_eq!(beacon(&app, &key, pixels).await.status, 204);
-    send_server(&app, &t, vec![server_event(&app, "Purchase", "order_r", Some(VISITOR))]).await;
+    send_server(
+        &app,
+        &t,
+        vec![server_event(&app, "Purchase", "order_r", Some(VISITOR))],
+    )
+    .await;
     run_matcher(&app).await;
     let before = report(&app, &t, Some(&period)).await;
 
@@ -378,7 +455,11 @@ async fn observations_go_after_the_plans_retention_and_the_counts_stay(backend: 
     assert_eq!(after["categories"], before["categories"], "counts stay");
     let example = &after["examples"]["matched"][0];
     assert_eq!(example["server_event_id"], "order_r");
-    assert_eq!(example["browser_ts_ms"], Value::Null, "the observation is gone");
+    assert_eq!(
+        example["browser_ts_ms"],
+        Value::Null,
+        "the observation is gone"
+    );
 }
 
 async fn the_report_answers_only_the_tenants_read_keys_and_checks_its_period(backend: Backend) {
@@ -389,14 +470,25 @@ async fn the_report_answers_only_the_tenants_read_keys_and_checks_its_period(bac
     assert_eq!(status, 403);
     let (status, _) = app.get("/v1/dedup/report", None).await;
     assert_eq!(status, 401);
-    let (status, body) = app.get("/v1/dedup/report?period=2026-13", Some(&t.key)).await;
+    let (status, body) = app
+        .get("/v1/dedup/report?period=2026-13", Some(&t.key))
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["field"], "period");
     let r = report(&app, &t, Some("2025-02")).await;
     assert_eq!(r["period"], "2025-02");
-    assert_eq!(r["by_day"].as_array().unwrap().len(), 28, "every day of a past month");
+    assert_eq!(
+        r["by_day"].as_array().unwrap().len(),
+        28,
+        "every day of a past month"
+    );
     assert_eq!(r["match_rate"], Value::Null);
-    let keys: Vec<&str> = r["examples"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let keys: Vec<&str> = r["examples"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     assert_eq!(keys.len(), 7, "{keys:?}");
     let future = report(&app, &t, Some("2999-01")).await;
     assert_eq!(future["by_day"], json!([]));
@@ -407,7 +499,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -451,10 +546,18 @@ async fn all_at_once(app: &TestApp, tenant: &Tenant) -> Vec<(String, i64)> {
     let outcome = assign(&servers, &browsers);
     for m in &stored_s {
         let stored = (Category::parse(&m.category).unwrap(), m.browser_row_id);
-        assert_eq!(stored, outcome.servers[&m.event_row_id], "server {}", m.event_id);
+        assert_eq!(
+            stored, outcome.servers[&m.event_row_id],
+            "server {}",
+            m.event_id
+        );
     }
     for b in &stored_b {
-        assert_eq!(b.claimed_by, outcome.browsers[&b.id], "pixel {:?}", b.event_id);
+        assert_eq!(
+            b.claimed_by, outcome.browsers[&b.id],
+            "pixel {:?}",
+            b.event_id
+        );
     }
     let mut want = Vec::new();
     for c in Category::SERVER {
@@ -468,9 +571,7 @@ async fn all_at_once(app: &TestApp, tenant: &Tenant) -> Vec<(String, i64)> {
     want
 }
 
-async fn any_arrival_order_gives_the_counts_the_rules_give_for_all_rows_at_once(
-    backend: Backend,
-) {
+async fn any_arrival_order_gives_the_counts_the_rules_give_for_all_rows_at_once(backend: Backend) {
     let app = spawn(backend).await;
     let names = ["Purchase", "purchase", "Lead"];
     for seed in 1..=4u64 {
@@ -516,6 +617,10 @@ async fn any_arrival_order_gives_the_counts_the_rules_give_for_all_rows_at_once(
         let r = report(&app, &t, None).await;
         assert_eq!(r["server_events"], 12);
         assert_eq!(r["browser_events"], 15);
-        assert_eq!(categories(&r), all_at_once(&app, &t).await, "seed {seed}: {r}");
+        assert_eq!(
+            categories(&r),
+            all_at_once(&app, &t).await,
+            "seed {seed}: {r}"
+        );
     }
 }

@@ -113,7 +113,11 @@ fn dash(v: Option<String>) -> String {
 fn example_row(e: &Example) -> ExampleRow {
     let server = e.server_event_id.is_some();
     ExampleRow {
-        server_name: if server { e.event_name.clone() } else { "—".into() },
+        server_name: if server {
+            e.event_name.clone()
+        } else {
+            "—".into()
+        },
         server_id: dash(e.server_event_id.clone()),
         server_time: dash(e.server_event_time.map(|s| rfc3339(s * 1000))),
         browser_name: dash(e.browser_event_name.clone()),
@@ -140,14 +144,21 @@ fn rows(r: &DedupReport) -> Vec<CategoryRow> {
         .map(|&c| {
             let (meaning, fix) = advice(c);
             let count = r.categories.get(c);
-            let of = if c == Category::BrowserOnly { r.browser_events } else { r.server_events };
+            let of = if c == Category::BrowserOnly {
+                r.browser_events
+            } else {
+                r.server_events
+            };
             CategoryRow {
                 key: c.as_str(),
                 count,
                 share: share(count, of),
                 meaning,
                 fix,
-                mistake: !matches!(c, Category::Matched | Category::ServerOnly | Category::BrowserOnly),
+                mistake: !matches!(
+                    c,
+                    Category::Matched | Category::ServerOnly | Category::BrowserOnly
+                ),
             }
         })
         .collect()
@@ -193,7 +204,10 @@ async fn page(
     let tenant = tenants::get(&state.db.conn, id).await?;
     let period = report::parse_period(period.unwrap_or(&period_of(now)))?;
     let r = report::report(&state.db, id, period, now).await?;
-    let all = PageRequest { limit: 500, before: None };
+    let all = PageRequest {
+        limit: 500,
+        before: None,
+    };
     let keys = keys::list(&state.db.conn, id, all).await?.data;
     let live = keys.iter().find(|k| k.revoked_at.is_none());
     let threshold = f64::from(tenant.dedup_alert_threshold_bp) / 10_000.0;
@@ -204,7 +218,9 @@ async fn page(
         period: period.to_string(),
         previous: period.previous().to_string(),
         next: period.next().to_string(),
-        rate: r.match_rate.map_or("—".into(), |m| format!("{:.1} %", m * 100.0)),
+        rate: r
+            .match_rate
+            .map_or("—".into(), |m| format!("{:.1} %", m * 100.0)),
         rows: rows(&r),
         groups: groups(&r),
         chart: dedup_chart::layout(&r.by_day, days_in(period), threshold),
@@ -242,7 +258,10 @@ async fn failed(
         None => e.message.clone(),
     };
     let doctor = page(admin, state, req, id, None, Some(message)).await?;
-    Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &doctor))
+    Ok(html(
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        &doctor,
+    ))
 }
 
 pub async fn create_key(
@@ -260,9 +279,17 @@ pub async fn create_key(
         .map(str::to_string)
         .collect();
     let txn = state.db.begin_write().await?;
-    match keys::create(&*txn, tenant.id, BrowserKeyIn { allowed_origins }, state.clock.now_ms()).await {
+    match keys::create(
+        &*txn,
+        tenant.id,
+        BrowserKeyIn { allowed_origins },
+        state.clock.now_ms(),
+    )
+    .await
+    {
         Ok(created) => {
-            let change = Change::new("browser_key.create", "browser_key", created.id).after(&created);
+            let change =
+                Change::new("browser_key.create", "browser_key", created.id).after(&created);
             record(&txn, &state, &admin, change).await?;
             txn.commit().await?;
             Ok(see_other(&format!("/admin/tenants/{id}/dedup")))
@@ -305,7 +332,10 @@ impl SettingsPost {
         let threshold = match self.threshold_percent.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(v) => Some(v.parse::<f64>().map(|p| p / 100.0).map_err(|_| {
-                AppError::invalid("dedup_alert_threshold", "the threshold is a percentage, 0 to 100")
+                AppError::invalid(
+                    "dedup_alert_threshold",
+                    "the threshold is a percentage, 0 to 100",
+                )
             })?),
         };
         Ok(TenantPatch {

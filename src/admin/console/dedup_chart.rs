@@ -124,7 +124,11 @@ mod tests {
 
     #[test]
     fn a_bar_per_day_with_server_events_scaled_to_its_match_rate() {
-        let days = [day("2026-12-01", 10, 9), day("2026-12-02", 0, 0), day("2026-12-03", 4, 1)];
+        let days = [
+            day("2026-12-01", 10, 9),
+            day("2026-12-02", 0, 0),
+            day("2026-12-03", 4, 1),
+        ];
         let chart = layout(&days, 31, 0.8);
         assert_eq!(chart.bars.len(), 2);
         assert_eq!(chart.empty.len(), 1);
@@ -133,7 +137,11 @@ mod tests {
         let full: f64 = HEIGHT - TOP - BOTTOM;
         assert_eq!(chart.bars[0].height, px(full * 0.9));
         let labels: Vec<&str> = chart.x_labels.iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(labels, ["01", "05", "10", "15", "20", "25", "30"], "the whole month");
+        assert_eq!(
+            labels,
+            ["01", "05", "10", "15", "20", "25", "30"],
+            "the whole month"
+        );
         assert_eq!(chart.threshold_label, "alert under 80 %");
     }
 }

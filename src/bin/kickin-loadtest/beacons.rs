@@ -23,7 +23,12 @@ pub struct Options {
 
 const ORIGIN: &str = "https://loadtest.example";
 
-async fn call(http: &reqwest::Client, url: &str, token: &str, body: Value) -> anyhow::Result<Value> {
+async fn call(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
     let resp = http.post(url).bearer_auth(token).json(&body).send().await?;
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
@@ -42,7 +47,13 @@ async fn setup(http: &reqwest::Client, o: &Options) -> anyhow::Result<String> {
     .await?;
     let admin = session["token"].as_str().unwrap_or_default().to_string();
     let name = format!("beacon load {}", uuid::Uuid::new_v4().simple());
-    let tenant = call(http, &format!("{}/admin/api/tenants", o.url), &admin, json!({"name": name})).await?;
+    let tenant = call(
+        http,
+        &format!("{}/admin/api/tenants", o.url),
+        &admin,
+        json!({"name": name}),
+    )
+    .await?;
     let id = tenant["id"].as_str().unwrap_or_default();
     let key = call(
         http,
@@ -80,13 +91,21 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
     let key = setup(&http, &o).await?;
     let url = Arc::new(format!("{}/v1/browser/events?key={key}", o.url));
     let (stored, requests) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let shared = Arc::new(Mutex::new((Vec::<u64>::new(), std::collections::BTreeMap::<String, u64>::new())));
+    let shared = Arc::new(Mutex::new((
+        Vec::<u64>::new(),
+        std::collections::BTreeMap::<String, u64>::new(),
+    )));
     let started = Instant::now();
     let deadline = started + o.duration;
     let mut tasks = Vec::new();
     for worker in 0..o.concurrency {
-        let (http, url, stored, requests, shared) =
-            (http.clone(), url.clone(), stored.clone(), requests.clone(), shared.clone());
+        let (http, url, stored, requests, shared) = (
+            http.clone(),
+            url.clone(),
+            stored.clone(),
+            requests.clone(),
+            shared.clone(),
+        );
         let batch = o.batch;
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (Vec::new(), std::collections::BTreeMap::new());
@@ -108,7 +127,11 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
                     Ok(resp) if resp.status().as_u16() == 204 => {
                         stored.fetch_add(batch as u64, Ordering::Relaxed);
                     }
-                    Ok(resp) => *errors.entry(resp.status().as_u16().to_string()).or_insert(0) += 1,
+                    Ok(resp) => {
+                        *errors
+                            .entry(resp.status().as_u16().to_string())
+                            .or_insert(0) += 1
+                    }
                     Err(_) => *errors.entry("network".to_string()).or_insert(0) += 1,
                 }
             }

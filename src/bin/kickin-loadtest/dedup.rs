@@ -59,12 +59,20 @@ async fn tenant(db: &Db, now: i64) -> anyhow::Result<Uuid> {
         dedup_alert_threshold: None,
         browser_enrichment: None,
     };
-    let t = kickin::tenants::create(&txn, input, now).await.map_err(anyhow::Error::msg)?;
+    let t = kickin::tenants::create(&txn, input, now)
+        .await
+        .map_err(anyhow::Error::msg)?;
     txn.commit().await?;
     Ok(t.id)
 }
 
-async fn seed_server(db: &Db, keys: &Keys, tenant: Uuid, o: &Options, month: Period) -> anyhow::Result<()> {
+async fn seed_server(
+    db: &Db,
+    keys: &Keys,
+    tenant: Uuid,
+    o: &Options,
+    month: Period,
+) -> anyhow::Result<()> {
     let spread = month.end_ms() - month.start_ms() - 4 * MS_PER_DAY;
     for start in (0..o.server).step_by(CHUNK as usize) {
         let range = start..(start + CHUNK).min(o.server);
@@ -75,8 +83,14 @@ async fn seed_server(db: &Db, keys: &Keys, tenant: Uuid, o: &Options, month: Per
             table: "events",
             columns: vec![
                 ("tenant_id", Col::Uuid(vec![tenant; n])),
-                ("id", Col::Uuid(range.clone().map(|_| Uuid::now_v7()).collect())),
-                ("event_id", Col::Text(range.clone().map(|i| format!("order_{i}")).collect())),
+                (
+                    "id",
+                    Col::Uuid(range.clone().map(|_| Uuid::now_v7()).collect()),
+                ),
+                (
+                    "event_id",
+                    Col::Text(range.clone().map(|i| format!("order_{i}")).collect()),
+                ),
                 ("event_name", Col::Text(vec!["Purchase".into(); n])),
                 ("event_time", Col::BigInt(range.clone().map(at).collect())),
                 ("received_at", Col::BigInt(range.clone().map(at).collect())),
@@ -94,10 +108,21 @@ async fn seed_server(db: &Db, keys: &Keys, tenant: Uuid, o: &Options, month: Per
     Ok(())
 }
 
-async fn seed_browser(db: &Db, keys: &Keys, tenant: Uuid, o: &Options, month: Period) -> anyhow::Result<u64> {
-    let key = BrowserKey { tenant_id: tenant, key_id: Uuid::now_v7(), allowed_origins: vec![] };
+async fn seed_browser(
+    db: &Db,
+    keys: &Keys,
+    tenant: Uuid,
+    o: &Options,
+    month: Period,
+) -> anyhow::Result<u64> {
+    let key = BrowserKey {
+        tenant_id: tenant,
+        key_id: Uuid::now_v7(),
+        allowed_origins: vec![],
+    };
     let spread = month.end_ms() - month.start_ms() - 4 * MS_PER_DAY;
-    let at = |i: u64| month.start_ms() + 4 * MS_PER_DAY + (i as i64 * spread) / o.server.max(1) as i64;
+    let at =
+        |i: u64| month.start_ms() + 4 * MS_PER_DAY + (i as i64 * spread) / o.server.max(1) as i64;
     let observation = |name: &str, id: Option<String>, fbp: String, ts_ms: i64| Observation {
         event_name: name.into(),
         event_id: id,
@@ -154,7 +179,10 @@ pub async fn run(o: Options) -> anyhow::Result<String> {
     let issued = kickin::tenants::api_keys::issue(
         &state.db.conn,
         tenant,
-        kickin::tenants::api_keys::ApiKeyIn { name: "report".into(), scopes: vec!["read".into()] },
+        kickin::tenants::api_keys::ApiKeyIn {
+            name: "report".into(),
+            scopes: vec!["read".into()],
+        },
         now,
     )
     .await
