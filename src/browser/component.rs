@@ -4,6 +4,7 @@
 //! component. Re-deciding the whole component gives the same result as deciding every
 //! row of the tenant at once, whatever order the rows arrived in.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -109,9 +110,9 @@ impl Component {
     fn add_browsers(&mut self, rows: Vec<browser_events::Model>) -> Vec<Uuid> {
         let mut added = Vec::new();
         for row in rows {
-            if !self.browsers.contains_key(&row.id) {
+            if let Entry::Vacant(slot) = self.browsers.entry(row.id) {
                 added.push(row.id);
-                self.browsers.insert(row.id, row.into());
+                slot.insert(row.into());
             }
         }
         added
@@ -120,9 +121,9 @@ impl Component {
     fn add_servers(&mut self, rows: Vec<dedup_matches::Model>) -> Vec<Uuid> {
         let mut added = Vec::new();
         for row in rows {
-            if !self.servers.contains_key(&row.event_row_id) {
+            if let Entry::Vacant(slot) = self.servers.entry(row.event_row_id) {
                 added.push(row.event_row_id);
-                self.servers.insert(row.event_row_id, row.into());
+                slot.insert(row.into());
             }
         }
         added

@@ -202,9 +202,9 @@ pub async fn run(o: Options) -> anyhow::Result<String> {
     }
     latencies.sort_unstable();
     let ms = |us: u64| us as f64 / 1000.0;
+    let backend = state.db.backend();
     Ok(format!(
-        "Dedup report at scale ({}): {} server events, {} observations in {month}\n  seeded in         {:>8.1} s\n  matcher           {:>8.1} s for {} rows ({:.0} rows/s)\n  report latency    p50 {:.2} ms / p99 {:.2} ms / max {:.2} ms over {} requests\n  categories        {}\n",
-        format!("{:?}", state.db.backend()),
+        "Dedup report at scale ({backend:?}): {} server events, {} observations in {month}\n  seeded in         {:>8.1} s\n  matcher           {:>8.1} s for {} rows ({:.0} rows/s)\n  report latency    p50 {:.2} ms / p99 {:.2} ms / max {:.2} ms over {} requests\n  categories        {}\n",
         o.server,
         observations,
         seeded.as_secs_f64(),
