@@ -3,6 +3,8 @@
 //! errors pause it, throttling retries, and dedup, the meter, hard limits, reconciliation
 //! and invoices treat it exactly as Meta and GA4.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -11,6 +13,7 @@ use crate::db_tests;
 use crate::limits::{plan_body, tenant_on_plan};
 use crate::mocks::tiktok::{PIXEL, TOKEN, TiktokFault, TiktokMock};
 use crate::support::{Backend, Tenant, TestApp, spawn_with};
+use kickin::clock::MS_PER_HOUR;
 use kickin::ingest::pii::sha256_hex;
 use kickin::metering::reconcile::reconcile;
 
@@ -21,6 +24,8 @@ db_tests!(
     throttling_is_retried_and_the_event_counted_once,
     events_tiktok_cannot_take_are_skipped_with_a_reason,
     limits_reconciliation_and_invoices_count_tiktok_sends_like_any_other,
+    a_tiktok_answer_that_times_out_is_resent_inside_48_hours_and_counted_once,
+    past_48_hours_an_unknown_tiktok_send_is_unconfirmed_and_not_resent,
 );
 
 struct World {
@@ -29,16 +34,18 @@ struct World {
 }
 
 async fn world(backend: Backend) -> World {
+    world_with(backend, &[]).await
+}
+
+async fn world_with(backend: Backend, extra: &[(&str, &str)]) -> World {
     let tiktok = TiktokMock::start().await;
     let uri = tiktok.uri();
-    let app = spawn_with(
-        backend,
-        &[
-            ("KICKIN_TIKTOK_API_BASE", uri.as_str()),
-            ("KICKIN_RETRY_SCHEDULE", "10s,20s"),
-        ],
-    )
-    .await;
+    let mut vars = vec![
+        ("KICKIN_TIKTOK_API_BASE", uri.as_str()),
+        ("KICKIN_RETRY_SCHEDULE", "10s,20s"),
+    ];
+    vars.extend_from_slice(extra);
+    let app = spawn_with(backend, &vars).await;
     tiktok.use_clock(&app.clock);
     World { app, tiktok }
 }
@@ -267,4 +274,53 @@ async fn limits_reconciliation_and_invoices_count_tiktok_sends_like_any_other(ba
         .cloned()
         .unwrap();
     assert_eq!(invoice["units"], 3, "{invoice}");
+}
+
+/// Destination requests give up after 300 ms, so a slow answer is a timeout quickly.
+const FAST: [(&str, &str); 1] = [("KICKIN_SEND_TIMEOUT", "300ms")];
+
+async fn a_tiktok_answer_that_times_out_is_resent_inside_48_hours_and_counted_once(
+    backend: Backend,
+) {
+    let w = world_with(backend, &FAST).await;
+    let app = &w.app;
+    let tenant = app.create_tenant(json!({})).await;
+    add_tiktok(app, &tenant, json!({})).await;
+    w.tiktok
+        .fail_next(PIXEL, TiktokFault::Latency(Duration::from_secs(3)), 1);
+    app.send(&tenant, vec![app.purchase("slow-1")]).await;
+    app.drain().await;
+    assert_eq!(app.delivery_statuses(&tenant).await, ["pending"]);
+    app.clock.advance_ms(13_000); // past the 10 s retry, jitter included
+    app.drain().await;
+    assert_eq!(app.delivery_statuses(&tenant).await, ["succeeded"]);
+    assert_eq!(
+        w.tiktok.count_event("slow-1"),
+        2,
+        "resent with the same event_id"
+    );
+    assert_eq!(w.tiktok.counted("slow-1"), 1, "TikTok drops the copy");
+    assert_eq!(app.assert_meter_exact(&tenant.id).await, 1);
+}
+
+async fn past_48_hours_an_unknown_tiktok_send_is_unconfirmed_and_not_resent(backend: Backend) {
+    let w = world_with(backend, &FAST).await;
+    let app = &w.app;
+    let tenant = app.create_tenant(json!({})).await;
+    add_tiktok(app, &tenant, json!({})).await;
+    w.tiktok
+        .fail_next(PIXEL, TiktokFault::Latency(Duration::from_secs(3)), 1);
+    app.send(&tenant, vec![app.purchase("late-1")]).await;
+    app.drain().await;
+    assert_eq!(app.delivery_statuses(&tenant).await, ["pending"]);
+    // The retry comes due only after the 48 h window less its 1 h margin has closed.
+    app.clock.advance_ms(47 * MS_PER_HOUR);
+    app.drain().await;
+    assert_eq!(app.delivery_statuses(&tenant).await, ["unconfirmed"]);
+    assert_eq!(
+        w.tiktok.count_event("late-1"),
+        1,
+        "never sent a second time"
+    );
+    assert_eq!(app.assert_meter_exact(&tenant.id).await, 0);
 }

@@ -102,4 +102,20 @@ mod tests {
         assert_eq!(body["data"][0]["event_time"], 1_000);
         assert_eq!(body["test_event_code"], "TEST1");
     }
+
+    #[test]
+    fn tiktoks_identifiers_never_reach_meta() {
+        let mut event = stored();
+        event.identifiers.insert("ttp".into(), json!("ttp-cookie"));
+        event.identifiers.insert("ttclid".into(), json!("E.C.P.x"));
+        event.payload["alt_hashes"] = json!({"ph_e164": "b".repeat(64)});
+        let sent = server_event(&event, 5_000_000);
+        let user_data = sent["user_data"].as_object().unwrap();
+        assert!(!user_data.contains_key("ttp") && !user_data.contains_key("ttclid"));
+        assert_eq!(user_data["fbp"], "fb.1.2.3");
+        assert!(
+            sent.get("alt_hashes").is_none(),
+            "only Meta's own hashes go to Meta"
+        );
+    }
 }
