@@ -1,9 +1,15 @@
 //! What every destination's client shares: the HTTP client, how a transport failure is
 //! read (nothing sent, or outcome unknown), the claim's time budget, `Retry-After`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
+use uuid::Uuid;
+
+use super::StoredEvent;
 use super::outcome::{Attempt, Outcome};
+use super::spec::SendFuture;
 
 /// Meta recommends a 1.5 s budget; a few seconds (`KICKIN_SEND_TIMEOUT`, default 5 s)
 /// leaves room for slow networks. Past it the attempt's outcome is unknown.
@@ -74,6 +80,36 @@ pub fn deferred() -> super::outcome::Result {
             ..Attempt::default()
         },
     }
+}
+
+/// One request's result, as `send_splitting` asks for it.
+pub type PostFuture<'a> = Pin<Box<dyn Future<Output = super::outcome::Result> + Send + 'a>>;
+
+/// Sends a batch with `post`. Where one refused event refuses the whole request (Meta,
+/// TikTok), a refused multi-event batch is split in halves and each half sent again
+/// while the claim's budget allows, so the good events still go; halves not tried in
+/// time are deferred to the next claim, unsent.
+pub fn send_splitting<'a>(
+    post: &'a (dyn Fn(&'a [(Uuid, &'a StoredEvent)]) -> PostFuture<'a> + Sync),
+    events: &'a [(Uuid, &'a StoredEvent)],
+    budget: &'a Budget<'a>,
+) -> SendFuture<'a> {
+    Box::pin(async move {
+        let result = post(events).await;
+        if result.outcome != Outcome::Fail || events.len() < 2 {
+            return events.iter().map(|(id, _)| (*id, result.clone())).collect();
+        }
+        let (left, right) = events.split_at(events.len() / 2);
+        let mut results = Vec::with_capacity(events.len());
+        for half in [left, right] {
+            if budget.allows() {
+                results.extend(send_splitting(post, half, budget).await);
+            } else {
+                results.extend(half.iter().map(|(id, _)| (*id, deferred())));
+            }
+        }
+        results
+    })
 }
 
 /// One sender per kind, built once from configuration.

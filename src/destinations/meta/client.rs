@@ -2,8 +2,6 @@
 //! 1,000 events of one pixel per request. A rejected multi-event batch is split in halves
 //! and resent, so one bad event cannot hold back the good ones.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Instant;
 
 use uuid::Uuid;
@@ -11,8 +9,11 @@ use uuid::Uuid;
 use super::body;
 use super::classify::{Answer, classify};
 use crate::destinations::StoredEvent;
-use crate::destinations::outcome::{self, Attempt, Outcome};
-use crate::destinations::send::{Budget, deferred, elapsed_ms, transport_failure};
+use crate::destinations::outcome::{self, Attempt};
+use crate::destinations::send::{
+    Budget, PostFuture, elapsed_ms, send_splitting, transport_failure,
+};
+use crate::destinations::spec::SendFuture;
 
 pub const MAX_BATCH: usize = 1000;
 /// Meta drops a server event whose event_name + event_id it received in the previous
@@ -31,40 +32,20 @@ pub struct MetaClient {
     pub version: String,
 }
 
-type Results = Vec<(Uuid, outcome::Result)>;
-
 impl MetaClient {
-    /// Sends events (delivery id, event) and returns one result per delivery. A batch
-    /// refused for a bad event is split in halves while the claim's budget allows; the
-    /// halves not tried in time are deferred to the next claim, unsent.
+    /// Sends events (delivery id, event) and returns one result per delivery; a batch
+    /// refused for a bad event is split to isolate it (`send_splitting`).
     pub fn send_batch<'a>(
         &'a self,
         target: &'a MetaTarget<'a>,
         events: &'a [(Uuid, &'a StoredEvent)],
         budget: &'a Budget<'a>,
-    ) -> Pin<Box<dyn Future<Output = Results> + Send + 'a>> {
+    ) -> SendFuture<'a> {
         Box::pin(async move {
-            let result = self.post(target, events, budget.clock).await;
-            if result.outcome == Outcome::Fail && events.len() > 1 {
-                let (left, right) = events.split_at(events.len() / 2);
-                let mut results = self.send_half(target, left, budget).await;
-                results.extend(self.send_half(target, right, budget).await);
-                return results;
-            }
-            events.iter().map(|(id, _)| (*id, result.clone())).collect()
+            let post =
+                |batch| -> PostFuture<'_> { Box::pin(self.post(target, batch, budget.clock)) };
+            send_splitting(&post, events, budget).await
         })
-    }
-
-    async fn send_half(
-        &self,
-        target: &MetaTarget<'_>,
-        events: &[(Uuid, &StoredEvent)],
-        budget: &Budget<'_>,
-    ) -> Results {
-        if !budget.allows() {
-            return events.iter().map(|(id, _)| (*id, deferred())).collect();
-        }
-        self.send_batch(target, events, budget).await
     }
 
     async fn post(

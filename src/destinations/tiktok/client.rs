@@ -3,8 +3,6 @@
 //! multi-event batch is split in halves and resent, so one bad event cannot hold back the
 //! good ones.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Instant;
 
 use uuid::Uuid;
@@ -12,7 +10,10 @@ use uuid::Uuid;
 use super::{body, classify::classify};
 use crate::destinations::StoredEvent;
 use crate::destinations::outcome::{self, Attempt, Outcome};
-use crate::destinations::send::{Budget, deferred, elapsed_ms, transport_failure};
+use crate::destinations::send::{
+    Budget, PostFuture, elapsed_ms, send_splitting, transport_failure,
+};
+use crate::destinations::spec::SendFuture;
 
 /// Over 1,000 events TikTok rejects the whole request.
 pub const MAX_BATCH: usize = 1000;
@@ -33,40 +34,20 @@ pub struct TiktokClient {
     pub base: String,
 }
 
-type Results = Vec<(Uuid, outcome::Result)>;
-
 impl TiktokClient {
-    /// Sends events (delivery id, event) and returns one result per delivery. A batch
-    /// refused for a bad event is split in halves while the claim's budget allows; the
-    /// halves not tried in time are deferred to the next claim, unsent.
+    /// Sends events (delivery id, event) and returns one result per delivery; a batch
+    /// refused for a bad event is split to isolate it (`send_splitting`).
     pub fn send<'a>(
         &'a self,
         target: &'a TiktokTarget<'a>,
         events: &'a [(Uuid, &'a StoredEvent)],
         budget: &'a Budget<'a>,
-    ) -> Pin<Box<dyn Future<Output = Results> + Send + 'a>> {
+    ) -> SendFuture<'a> {
         Box::pin(async move {
-            let result = self.post(target, events, budget.clock).await;
-            if result.outcome == Outcome::Fail && events.len() > 1 {
-                let (left, right) = events.split_at(events.len() / 2);
-                let mut results = self.send_half(target, left, budget).await;
-                results.extend(self.send_half(target, right, budget).await);
-                return results;
-            }
-            events.iter().map(|(id, _)| (*id, result.clone())).collect()
+            let post =
+                |batch| -> PostFuture<'_> { Box::pin(self.post(target, batch, budget.clock)) };
+            send_splitting(&post, events, budget).await
         })
-    }
-
-    async fn send_half(
-        &self,
-        target: &TiktokTarget<'_>,
-        events: &[(Uuid, &StoredEvent)],
-        budget: &Budget<'_>,
-    ) -> Results {
-        if !budget.allows() {
-            return events.iter().map(|(id, _)| (*id, deferred())).collect();
-        }
-        self.send(target, events, budget).await
     }
 
     async fn post(
