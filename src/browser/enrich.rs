@@ -32,11 +32,14 @@ pub async fn identifiers_for(
     tenant_id: Uuid,
     event_row_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Map<String, Value>>> {
+    if event_row_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let enabled = tenants::Entity::find_by_id(tenant_id)
         .one(db)
         .await?
         .is_some_and(|t| t.browser_enrichment);
-    if !enabled || event_row_ids.is_empty() {
+    if !enabled {
         return Ok(HashMap::new());
     }
     let mut partners = paired(db, tenant_id, event_row_ids).await?;

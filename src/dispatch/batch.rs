@@ -43,15 +43,16 @@ impl Dispatcher {
         // The last moment a request may start and still complete inside the lease.
         let deadline = self.clock.now_ms() + self.lease_ms - self.send_budget_ms;
         let ids: Vec<Uuid> = claimed.iter().map(|c| c.event_row_id).collect();
-        let events = match payload::load(&self.db.conn, &self.keys, due.tenant_id, &ids).await {
-            Ok(events) => events,
-            Err(err) => {
-                // Nothing was sent: give the claim back rather than leave a mark that
-                // would read as a send of unknown outcome.
-                queue::release(&self.db, &claimed).await?;
-                return Err(err);
-            }
-        };
+        let events =
+            match payload::load_enriched(&self.db.conn, &self.keys, due.tenant_id, &ids).await {
+                Ok(events) => events,
+                Err(err) => {
+                    // Nothing was sent: give the claim back rather than leave a mark that
+                    // would read as a send of unknown outcome.
+                    queue::release(&self.db, &claimed).await?;
+                    return Err(err);
+                }
+            };
         let span = tracing::info_span!("dispatch.attempt", destination_id = %due.destination_id,
             kind = destination.kind.as_str(), deliveries = claimed.len(), succeeded = tracing::field::Empty,
             retried = tracing::field::Empty, failed = tracing::field::Empty);

@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::browser::enrich;
 use crate::crypto::Keys;
 use crate::destinations::StoredEvent;
 use crate::entities::events;
@@ -52,4 +53,26 @@ pub async fn load(
         );
     }
     Ok(out)
+}
+
+/// Loads the events and, when the tenant turned on browser enrichment, gives each one
+/// sent without `fbp`/`fbc` the values of its matched browser observation.
+pub async fn load_enriched(
+    db: &impl ConnectionTrait,
+    keys: &Keys,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, StoredEvent>> {
+    let mut events = load(db, keys, tenant_id, ids).await?;
+    let lacking: Vec<Uuid> = (events.iter())
+        .filter(|(_, e)| !e.identifiers.contains_key("fbp") || !e.identifiers.contains_key("fbc"))
+        .map(|(id, _)| *id)
+        .collect();
+    let found = enrich::identifiers_for(db, keys, tenant_id, &lacking).await?;
+    for (id, ids) in found {
+        if let Some(event) = events.get_mut(&id) {
+            enrich::fill_missing(&mut event.identifiers, &ids);
+        }
+    }
+    Ok(events)
 }

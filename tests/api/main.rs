@@ -19,6 +19,7 @@ mod dedup_report;
 mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;
+mod enrichment;
 mod errors;
 mod export;
 mod faults;
