@@ -49,6 +49,8 @@ pub struct Config {
     pub meta_api_base: String,
     pub meta_api_version: String,
     pub ga4_api_base: String,
+    /// GA4's EU collection endpoint, for destinations with `endpoint: "eu"`.
+    pub ga4_eu_api_base: String,
     pub tiktok_api_base: String,
     pub stripe_api_base: String,
     pub stripe_secret_key: Option<String>,
@@ -73,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("role", &self.role)
             .field("meta_api_base", &self.meta_api_base)
             .field("ga4_api_base", &self.ga4_api_base)
+            .field("ga4_eu_api_base", &self.ga4_eu_api_base)
             .field("tiktok_api_base", &self.tiktok_api_base)
             .field("stripe_api_base", &self.stripe_api_base)
             .field("stripe_configured", &self.stripe_secret_key.is_some())
@@ -173,6 +176,11 @@ impl Config {
                 &vars,
                 "KICKIN_GA4_API_BASE",
                 "https://www.google-analytics.com",
+            )?,
+            ga4_eu_api_base: base_url(
+                &vars,
+                "KICKIN_GA4_EU_API_BASE",
+                "https://region1.google-analytics.com",
             )?,
             tiktok_api_base: base_url(
                 &vars,

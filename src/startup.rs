@@ -49,6 +49,7 @@ impl Application {
         if demo {
             config.meta_api_base = format!("http://127.0.0.1:{port}/sandbox/meta");
             config.ga4_api_base = format!("http://127.0.0.1:{port}/sandbox/ga4");
+            config.ga4_eu_api_base = config.ga4_api_base.clone();
             config.tiktok_api_base = format!("http://127.0.0.1:{port}/sandbox/tiktok");
         }
         let state = web::Data::new(AppState::init(config, clock, demo).await?);

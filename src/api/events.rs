@@ -1,5 +1,7 @@
 //! `POST /v1/events` and `GET /v1/events/{event_id}`.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
@@ -42,6 +44,27 @@ fn events_of(body: &Value) -> AppResult<&[Value]> {
     Ok(events)
 }
 
+/// The events, each given the request's top-level `test_event_code` unless it has its own.
+fn with_test_code<'b>(body: &Value, events: &'b [Value]) -> AppResult<Cow<'b, [Value]>> {
+    let code = match body.get("test_event_code") {
+        None | Some(Value::Null) => return Ok(Cow::Borrowed(events)),
+        Some(Value::String(code)) if !code.is_empty() && code.len() <= 64 => code,
+        Some(_) => {
+            let message = "test_event_code must be a string of letters and digits";
+            return Err(
+                AppError::bad_request("invalid_body", message).with_field("test_event_code")
+            );
+        }
+    };
+    let mut owned = events.to_vec();
+    for event in owned.iter_mut().filter_map(Value::as_object_mut) {
+        event
+            .entry("test_event_code")
+            .or_insert_with(|| Value::String(code.clone()));
+    }
+    Ok(Cow::Owned(owned))
+}
+
 #[utoipa::path(post, path = "/v1/events", tag = "events",
     request_body(content = Object, description = "{\"events\": [Event, …]} with 1 to 1,000 events"),
     responses((status = 202, body = IngestResponse), (status = 422, body = IngestResponse, description = "every event rejected")),
@@ -54,11 +77,11 @@ pub async fn post_events(
 ) -> AppResult<HttpResponse> {
     key.require(Scope::Ingest)?;
     let body = read_json(payload, content_length(&req), state.config.max_body_bytes).await?;
-    let events = events_of(&body)?;
+    let events = with_test_code(&body, events_of(&body)?)?;
     let response = loop {
         let ctx = key.require(Scope::Ingest)?;
         let now = state.clock.now_ms();
-        match ingest::accept_events(&state.committer, &state.keys, ctx, events, now).await? {
+        match ingest::accept_events(&state.committer, &state.keys, ctx, &events, now).await? {
             Outcome::Done(Err(e)) => {
                 key.forget(&state);
                 return Err(e);

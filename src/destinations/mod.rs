@@ -52,6 +52,12 @@ pub struct DestinationOut {
     pub access_token_set: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measurement_id: Option<String>,
+    /// GA4 app streams: the Firebase app id, in place of `measurement_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firebase_app_id: Option<String>,
+    /// GA4: `eu` when events go to Google's EU collection endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_secret_set: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +121,8 @@ impl Destination {
             test_event_code: self.settings.test_event_code.clone(),
             access_token_set: set("access_token"),
             measurement_id: self.settings.measurement_id.clone(),
+            firebase_app_id: self.settings.firebase_app_id.clone(),
+            endpoint: self.settings.endpoint.clone(),
             api_secret_set: set("api_secret"),
             pixel_code: self.settings.pixel_code.clone(),
             created_at: rfc3339(m.created_at),

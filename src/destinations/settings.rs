@@ -21,6 +21,11 @@ pub struct Settings {
     pub measurement_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pixel_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firebase_app_id: Option<String>,
+    /// A collection endpoint other than the kind's default (GA4: `eu`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 impl Settings {
@@ -29,15 +34,21 @@ impl Settings {
         self.pixel_id
             .as_deref()
             .or(self.measurement_id.as_deref())
+            .or(self.firebase_app_id.as_deref())
             .or(self.pixel_code.as_deref())
     }
 
-    fn target_mut(&mut self, field: &str) -> &mut Option<String> {
-        match field {
+    /// Sets the target field `field`, clearing the one it stands in for.
+    fn set_target(&mut self, field: &str, value: String) {
+        self.measurement_id = None;
+        self.firebase_app_id = None;
+        let slot = match field {
             "pixel_id" => &mut self.pixel_id,
             "measurement_id" => &mut self.measurement_id,
+            "firebase_app_id" => &mut self.firebase_app_id,
             _ => &mut self.pixel_code,
-        }
+        };
+        *slot = Some(value);
     }
 }
 
@@ -59,6 +70,10 @@ pub struct DestinationIn {
     pub api_secret: Option<String>,
     /// TikTok: the pixel code.
     pub pixel_code: Option<String>,
+    /// GA4 app streams: the Firebase app id, in place of `measurement_id`.
+    pub firebase_app_id: Option<String>,
+    /// GA4: `global` (default) or `eu` (region1.google-analytics.com).
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -73,6 +88,8 @@ pub struct DestinationPatch {
     pub measurement_id: Option<String>,
     pub api_secret: Option<String>,
     pub pixel_code: Option<String>,
+    pub firebase_app_id: Option<String>,
+    pub endpoint: Option<String>,
     /// `active` or `disabled` (a paused destination resumes with new credentials or `active`).
     pub state: Option<String>,
 }
@@ -95,14 +112,24 @@ pub struct Change {
 
 /// The kind-specific fields of a body, by name.
 struct Given<'a> {
-    targets: [(&'static str, Option<&'a str>); 3],
+    targets: [(&'static str, Option<&'a str>); 4],
     secrets: [(&'static str, Option<&'a str>); 2],
     test_event_code: bool,
+    endpoint: Option<&'a str>,
 }
 
 impl Given<'_> {
-    fn target(&self, fields: Fields) -> Option<&str> {
-        self.targets.iter().find(|(f, _)| *f == fields.target)?.1
+    /// The target given, with its field name (the kind's target or its stand-in).
+    fn target(&self, fields: Fields) -> AppResult<Option<(&'static str, &str)>> {
+        let mut given = (self.targets.iter())
+            .filter(|(f, _)| *f == fields.target || Some(*f) == fields.alt_target)
+            .filter_map(|(f, v)| Some((*f, (*v)?)));
+        match (given.next(), given.next()) {
+            (Some((a, _)), Some((b, _))) => {
+                Err(AppError::invalid(b, format!("give {a} or {b}, not both")))
+            }
+            (one, _) => Ok(one),
+        }
     }
     fn secret(&self, fields: Fields) -> Option<&str> {
         self.secrets.iter().find(|(f, _)| *f == fields.secret)?.1
@@ -114,14 +141,15 @@ impl Given<'_> {
         let foreign = self
             .targets
             .iter()
-            .filter(|(f, v)| *f != fields.target && v.is_some())
+            .filter(|(f, v)| *f != fields.target && Some(*f) != fields.alt_target && v.is_some())
             .chain(
                 self.secrets
                     .iter()
                     .filter(|(f, v)| *f != fields.secret && v.is_some()),
             )
             .map(|(f, _)| *f)
-            .chain((self.test_event_code && !fields.test_event_code).then_some("test_event_code"));
+            .chain((self.test_event_code && !fields.test_event_code).then_some("test_event_code"))
+            .chain((self.endpoint.is_some() && fields.endpoints.is_empty()).then_some("endpoint"));
         match foreign.into_iter().next() {
             Some(field) => Err(AppError::invalid(
                 field,
@@ -132,25 +160,15 @@ impl Given<'_> {
     }
 }
 
-fn given<'a>(
-    pixel_id: &'a Option<String>,
-    measurement_id: &'a Option<String>,
-    pixel_code: &'a Option<String>,
-    access_token: &'a Option<String>,
-    api_secret: &'a Option<String>,
-    test_event_code: bool,
-) -> Given<'a> {
-    Given {
-        targets: [
-            ("pixel_id", pixel_id.as_deref()),
-            ("measurement_id", measurement_id.as_deref()),
-            ("pixel_code", pixel_code.as_deref()),
-        ],
-        secrets: [
-            ("access_token", access_token.as_deref()),
-            ("api_secret", api_secret.as_deref()),
-        ],
-        test_event_code,
+/// The endpoint stored for `value`: none for the kind's default.
+fn check_endpoint(fields: Fields, value: &str) -> AppResult<Option<String>> {
+    match fields.endpoints.iter().position(|e| *e == value) {
+        Some(0) => Ok(None),
+        Some(_) => Ok(Some(value.to_string())),
+        None => Err(AppError::invalid(
+            "endpoint",
+            format!("endpoint must be {}", fields.endpoints.join(" or ")),
+        )),
     }
 }
 
@@ -189,6 +207,25 @@ fn required<'a>(field: &'static str, v: Option<&'a str>, spec: &dyn Spec) -> App
     v.ok_or_else(|| AppError::invalid(field, format!("{field} is required for {}", spec.name())))
 }
 
+macro_rules! given {
+    ($body:expr) => {
+        Given {
+            targets: [
+                ("pixel_id", $body.pixel_id.as_deref()),
+                ("measurement_id", $body.measurement_id.as_deref()),
+                ("firebase_app_id", $body.firebase_app_id.as_deref()),
+                ("pixel_code", $body.pixel_code.as_deref()),
+            ],
+            secrets: [
+                ("access_token", $body.access_token.as_deref()),
+                ("api_secret", $body.api_secret.as_deref()),
+            ],
+            test_event_code: $body.test_event_code.is_some(),
+            endpoint: $body.endpoint.as_deref(),
+        }
+    };
+}
+
 impl DestinationIn {
     /// A body with the kind's own target and credential fields set (forms that ask for
     /// "target" and "secret" whatever the kind).
@@ -221,20 +258,21 @@ impl DestinationIn {
             .ok_or_else(|| AppError::invalid("kind", format!("kind must be {}", Kind::list())))?;
         let spec = kind.spec();
         let name = check_name(&self.name)?;
-        let given = given(
-            &self.pixel_id,
-            &self.measurement_id,
-            &self.pixel_code,
-            &self.access_token,
-            &self.api_secret,
-            self.test_event_code.is_some(),
-        );
+        let given = given!(self);
         given.only_for(spec)?;
         let fields = spec.fields();
         let mut settings = Settings::default();
-        *settings.target_mut(fields.target) =
-            Some(spec.check_target(required(fields.target, given.target(fields), spec)?)?);
+        let (field, target) = given.target(fields)?.ok_or_else(|| {
+            AppError::invalid(
+                fields.target,
+                format!("{} is required for {}", fields.target, spec.name()),
+            )
+        })?;
+        settings.set_target(field, spec.check_target(field, target)?);
         settings.test_event_code = check_test_code(self.test_event_code.as_deref())?;
+        if let Some(endpoint) = given.endpoint {
+            settings.endpoint = check_endpoint(fields, endpoint)?;
+        }
         let secret = check_secret(
             fields.secret,
             required(fields.secret, given.secret(fields), spec)?,
@@ -272,18 +310,15 @@ impl DestinationPatch {
                 ));
             }
         };
-        let given = given(
-            &self.pixel_id,
-            &self.measurement_id,
-            &self.pixel_code,
-            &self.access_token,
-            &self.api_secret,
-            self.test_event_code.is_some(),
-        );
+        let given = given!(self);
         given.only_for(spec)?;
         let fields = spec.fields();
-        if let Some(target) = given.target(fields) {
-            *settings.target_mut(fields.target) = Some(spec.check_target(target)?);
+        if let Some((field, target)) = given.target(fields)? {
+            let checked = spec.check_target(field, target)?;
+            settings.set_target(field, checked);
+        }
+        if let Some(endpoint) = given.endpoint {
+            settings.endpoint = check_endpoint(fields, endpoint)?;
         }
         if let Some(code) = &self.test_event_code {
             settings.test_event_code = check_test_code(code.as_deref())?;

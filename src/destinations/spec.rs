@@ -4,9 +4,11 @@
 //! how to send. Ingest, dispatch, the console and the API ask a `Spec`; only the
 //! destination's own module knows the answers.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::kind::Kind;
@@ -30,6 +32,13 @@ pub struct EventFacts<'a> {
     /// Any customer-information parameter or identifier was given.
     pub has_user_data: bool,
     pub has_ga4_client_id: bool,
+    pub has_ga4_app_instance_id: bool,
+    /// The names of the hashed customer-information parameters given.
+    pub hashed: &'a BTreeMap<String, Value>,
+    /// The identifiers given unhashed (IP, user agent, click and platform ids).
+    pub identifiers: &'a BTreeMap<String, String>,
+    /// The other server-event fields (`app_data`, `messaging_channel`, …).
+    pub extra: &'a BTreeMap<String, Value>,
 }
 
 /// The settings fields a kind takes in `POST/PATCH /v1/destinations`.
@@ -41,6 +50,11 @@ pub struct Fields {
     pub secret: &'static str,
     /// Whether `test_event_code` applies.
     pub test_event_code: bool,
+    /// A target field that may stand in for `target` (GA4 app streams: `firebase_app_id`).
+    pub alt_target: Option<&'static str>,
+    /// The collection endpoints `endpoint` may name, the first being the default; empty
+    /// when the kind has one.
+    pub endpoints: &'static [&'static str],
 }
 
 /// Results of one send, one per delivery id.
@@ -79,16 +93,16 @@ pub trait Spec: Sync {
     /// The name people read (`Meta Conversions API`).
     fn label(&self) -> &'static str;
     fn fields(&self) -> Fields;
-    /// Validates the `target` field's value.
-    fn check_target(&self, value: &str) -> AppResult<String>;
+    /// Validates the value of the target field `field` (`target` or `alt_target`).
+    fn check_target(&self, field: &str, value: &str) -> AppResult<String>;
     /// A well-formed target for the demo tenant and samples.
     fn demo_target(&self) -> &'static str;
     /// The oldest event the destination accepts.
     fn max_age_ms(&self) -> i64;
     /// Deliveries one claim takes (and one batch sends at most).
     fn claim_limit(&self) -> u64;
-    /// Why this destination cannot take the event, if it cannot.
-    fn skip_reason(&self, event: &EventFacts) -> Option<&'static str>;
+    /// Why a destination with `settings` cannot take the event, if it cannot.
+    fn skip_reason(&self, event: &EventFacts, settings: &Settings) -> Option<&'static str>;
     /// How long after an attempt that may have arrived the destination still drops a
     /// resend of `event` as a duplicate; `None` when it never does.
     fn resend_window_ms(&self, event: &StoredEvent) -> Option<i64>;

@@ -15,6 +15,37 @@ pub struct StoredEvent {
     pub identifiers: Map<String, Value>,
     pub ga4_client_id: Option<String>,
     pub ga4_user_id: Option<String>,
+    /// A GA4 app stream's app instance id (sealed at rest).
+    pub ga4_app_instance_id: Option<String>,
+    /// The IP GA4 geolocates the event by (sealed at rest).
+    pub ga4_ip_override: Option<String>,
     /// The ingest span's `traceparent`, for linking dispatch spans to it.
     pub trace_context: Option<String>,
+}
+
+impl StoredEvent {
+    /// The request's own `test_event_code`, which wins over the destination's.
+    pub fn test_event_code(&self) -> Option<&str> {
+        self.payload["test_event_code"].as_str()
+    }
+}
+
+/// Deliveries of one request: (delivery id, event).
+pub type Batch<'e> = Vec<(uuid::Uuid, &'e StoredEvent)>;
+
+/// Events grouped by the `test_event_code` their request carries (the event's own, else
+/// `default`, the destination's): a code is request-level at Meta and TikTok.
+pub fn by_test_code<'e>(
+    events: &[(uuid::Uuid, &'e StoredEvent)],
+    default: Option<&'e str>,
+) -> Vec<(Option<&'e str>, Batch<'e>)> {
+    let mut groups: Vec<(Option<&str>, Batch)> = Vec::new();
+    for (id, e) in events {
+        let code = e.test_event_code().or(default);
+        match groups.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, group)) => group.push((*id, *e)),
+            None => groups.push((code, vec![(*id, *e)])),
+        }
+    }
+    groups
 }

@@ -48,6 +48,8 @@ pub async fn load(
                 identifiers: sealed["user_data"].as_object().cloned().unwrap_or_default(),
                 ga4_client_id: sealed["ga4_client_id"].as_str().map(str::to_string),
                 ga4_user_id: sealed["ga4_user_id"].as_str().map(str::to_string),
+                ga4_app_instance_id: sealed["ga4_app_instance_id"].as_str().map(str::to_string),
+                ga4_ip_override: sealed["ga4_ip_override"].as_str().map(str::to_string),
                 trace_context: row.trace_context,
             },
         );

@@ -20,6 +20,10 @@ pub fn facts(event: &ValidatedEvent) -> EventFacts<'_> {
         action_source: &event.action_source,
         has_user_data: !event.user_data.is_empty(),
         has_ga4_client_id: event.ga4.client_id.is_some(),
+        has_ga4_app_instance_id: event.ga4.app_instance_id.is_some(),
+        hashed: &event.user_data.hashed,
+        identifiers: &event.user_data.identifiers,
+        extra: &event.extra,
     }
 }
 
@@ -40,7 +44,7 @@ pub fn decide(event: &ValidatedEvent, destination: &Destination, now_ms: i64) ->
     if event.event_time_ms() < spec.too_old_before(now_ms) {
         return Decision::Skipped("too_old");
     }
-    match spec.skip_reason(&facts(event)) {
+    match spec.skip_reason(&facts(event), &destination.settings) {
         Some(reason) => Decision::Skipped(reason),
         None => Decision::Candidate,
     }

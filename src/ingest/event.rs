@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+pub use super::ga4_fields::Ga4Fields;
 use super::user_data::{self, UserData};
 use crate::clock::{MS_PER_HOUR, rfc3339};
 
@@ -21,7 +22,7 @@ const ACTION_SOURCES: [&str; 9] = [
     "business_messaging",
     "other",
 ];
-const KNOWN_FIELDS: [&str; 15] = [
+const KNOWN_FIELDS: [&str; 19] = [
     "event_id",
     "event_name",
     "event_time",
@@ -37,6 +38,10 @@ const KNOWN_FIELDS: [&str; 15] = [
     "data_processing_options_country",
     "data_processing_options_state",
     "original_event_data",
+    "customer_segmentation",
+    "app_data",
+    "messaging_channel",
+    "test_event_code",
 ];
 /// Events further ahead than this are rejected (clock skew allowance).
 pub const MAX_FUTURE_MS: i64 = 10 * 60 * 1000;
@@ -55,15 +60,6 @@ pub struct Rejection {
 pub struct Warning {
     pub code: String,
     pub message: String,
-}
-
-/// GA4-specific fields of an event.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Ga4Fields {
-    pub client_id: Option<String>,
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
-    pub engagement_time_msec: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,11 +192,11 @@ impl ValidatedEvent {
             None => None,
         };
         let ga4 = match f.object("ga4")? {
-            Some(obj) => parse_ga4(&f.nested("ga4", obj))?,
+            Some(obj) => super::ga4_fields::parse(&f.nested("ga4", obj))?,
             None => Ga4Fields::default(),
         };
         let destinations = parse_destinations(&f)?;
-        let extra = parse_extra(&f)?;
+        let extra = super::meta_fields::parse(&f)?;
         let warnings = warnings_for(&event_name, event_time, ctx.now_ms);
         Ok(ValidatedEvent {
             event_id,
@@ -283,34 +279,6 @@ fn parse_url(f: &Fields, action_source: &str) -> Result<Option<String>, Rejectio
     Ok(url.map(str::to_string))
 }
 
-fn parse_ga4(f: &Fields) -> Result<Ga4Fields, Rejection> {
-    const KNOWN: [&str; 4] = ["client_id", "user_id", "session_id", "engagement_time_msec"];
-    if let Some(unknown) = f.obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(f.reject(
-            unknown,
-            "unknown_field",
-            format!("{unknown} is not a ga4 field"),
-        ));
-    }
-    let session_id = match f.obj.get("session_id") {
-        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
-        _ => f.string("session_id", 100)?.map(str::to_string),
-    };
-    let engagement = f.integer("engagement_time_msec")?;
-    if engagement.is_some_and(|e| e < 0) {
-        return Err(f.invalid(
-            "engagement_time_msec",
-            "engagement_time_msec must be zero or more",
-        ));
-    }
-    Ok(Ga4Fields {
-        client_id: f.string("client_id", 100)?.map(str::to_string),
-        user_id: f.string("user_id", 256)?.map(str::to_string),
-        session_id,
-        engagement_time_msec: engagement,
-    })
-}
-
 fn parse_destinations(f: &Fields) -> Result<Option<Vec<Uuid>>, Rejection> {
     let list = match f.obj.get("destinations") {
         None | Some(Value::Null) => return Ok(None),
@@ -336,30 +304,6 @@ fn parse_destinations(f: &Fields) -> Result<Option<Vec<Uuid>>, Rejection> {
         ids.push(id);
     }
     Ok(Some(ids))
-}
-
-fn parse_extra(f: &Fields) -> Result<BTreeMap<String, Value>, Rejection> {
-    let mut extra = BTreeMap::new();
-    if let Some(v) = f.obj.get("opt_out").filter(|v| !v.is_null()) {
-        if !v.is_boolean() {
-            return Err(f.invalid("opt_out", "opt_out must be true or false"));
-        }
-        extra.insert("opt_out".to_string(), v.clone());
-    }
-    if let Some(url) = f.string("referrer_url", 2048)? {
-        extra.insert("referrer_url".to_string(), Value::String(url.to_string()));
-    }
-    for key in [
-        "data_processing_options",
-        "data_processing_options_country",
-        "data_processing_options_state",
-        "original_event_data",
-    ] {
-        if let Some(v) = f.obj.get(key).filter(|v| !v.is_null()) {
-            extra.insert(key.to_string(), v.clone());
-        }
-    }
-    Ok(extra)
 }
 
 fn warnings_for(event_name: &str, event_time: i64, now_ms: i64) -> Vec<Warning> {

@@ -27,6 +27,7 @@ pub fn payload(event: &ValidatedEvent) -> Value {
     if let Some(ms) = event.ga4.engagement_time_msec {
         ga4.insert("engagement_time_msec".into(), json!(ms));
     }
+    ga4.extend(event.ga4.request.clone());
     if !ga4.is_empty() {
         payload.insert("ga4".into(), Value::Object(ga4));
     }
@@ -47,6 +48,12 @@ pub fn sealed(event: &ValidatedEvent, keys: &Keys) -> Option<String> {
     }
     if let Some(user_id) = &event.ga4.user_id {
         secret.insert("ga4_user_id".into(), json!(user_id));
+    }
+    if let Some(id) = &event.ga4.app_instance_id {
+        secret.insert("ga4_app_instance_id".into(), json!(id));
+    }
+    if let Some(ip) = &event.ga4.ip_override {
+        secret.insert("ga4_ip_override".into(), json!(ip));
     }
     (!secret.is_empty()).then(|| keys.seal_json(&Value::Object(secret)))
 }

@@ -12,7 +12,7 @@ use super::event::{Fields, Rejection};
 use super::pii::{self, HashedKey, NormalizeContext};
 
 /// Identifiers destinations take unhashed (`ttp` and `ttclid` are TikTok's).
-pub const PLAIN_KEYS: [&str; 16] = [
+pub const PLAIN_KEYS: [&str; 17] = [
     "client_ip_address",
     "client_user_agent",
     "fbc",
@@ -25,6 +25,7 @@ pub const PLAIN_KEYS: [&str; 16] = [
     "ctwa_clid",
     "ig_account_id",
     "ig_sid",
+    "whatsapp_business_account_id",
     "anon_id",
     "madid",
     "ttp",

@@ -21,6 +21,7 @@ mod dispatch_crash;
 mod dispatch_edges;
 mod enrichment;
 mod errors;
+mod event_fields;
 mod export;
 mod faults;
 mod group_commit;

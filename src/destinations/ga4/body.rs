@@ -76,17 +76,48 @@ pub fn event(e: &StoredEvent) -> Value {
     json!({"name": name, "params": params})
 }
 
-/// A request for events sharing one `client_id`, `user_id` and event time.
-pub fn request(client_id: &str, user_id: Option<&str>, events: &[&StoredEvent]) -> Value {
-    let mut body = json!({
-        "client_id": client_id,
-        "timestamp_micros": events.first().map(|e| e.event_time_ms * 1000).unwrap_or_default(),
-        "events": events.iter().map(|e| event(e)).collect::<Vec<_>>(),
-    });
-    if let Some(user_id) = user_id {
-        body["user_id"] = json!(user_id);
+/// The request-level hints GA4 takes once per request, as stored with the event.
+const HINTS: [&str; 3] = ["user_properties", "user_location", "device"];
+
+/// The event's request-level hints (and `ip_override`) as one comparable key: events
+/// share a request only when these are the same.
+pub fn hints_key(e: &StoredEvent) -> String {
+    let mut key = Map::new();
+    for hint in HINTS {
+        if let Some(v) = e.payload["ga4"].get(hint) {
+            key.insert(hint.into(), v.clone());
+        }
     }
-    body
+    if let Some(ip) = &e.ga4_ip_override {
+        key.insert("ip_override".into(), json!(ip));
+    }
+    Value::Object(key).to_string()
+}
+
+/// A request for events sharing one id (`client_id` of a web stream or
+/// `app_instance_id` of an app stream, named by `id_key`), `user_id`, event time and
+/// request-level hints.
+pub fn request(id_key: &str, id: &str, user_id: Option<&str>, events: &[&StoredEvent]) -> Value {
+    let mut body = Map::new();
+    body.insert(id_key.into(), json!(id));
+    let first = events.first();
+    let micros = first.map(|e| e.event_time_ms * 1000).unwrap_or_default();
+    body.insert("timestamp_micros".into(), json!(micros));
+    if let Some(user_id) = user_id {
+        body.insert("user_id".into(), json!(user_id));
+    }
+    if let Some(e) = first {
+        for hint in HINTS {
+            if let Some(v) = e.payload["ga4"].get(hint) {
+                body.insert(hint.into(), v.clone());
+            }
+        }
+        if let Some(ip) = &e.ga4_ip_override {
+            body.insert("ip_override".into(), json!(ip));
+        }
+    }
+    body.insert("events".into(), events.iter().map(|e| event(e)).collect());
+    Value::Object(body)
 }
 
 #[cfg(test)]
@@ -102,6 +133,8 @@ mod tests {
             identifiers: Map::new(),
             ga4_client_id: Some("1.2".into()),
             ga4_user_id: None,
+            ga4_app_instance_id: None,
+            ga4_ip_override: None,
             trace_context: None,
         }
     }
@@ -137,7 +170,7 @@ mod tests {
     #[test]
     fn the_request_carries_client_user_and_time_in_microseconds() {
         let s = stored("Lead", Value::Null);
-        let body = request("1.2", Some("u-7"), &[&s]);
+        let body = request("client_id", "1.2", Some("u-7"), &[&s]);
         assert_eq!(body["client_id"], "1.2");
         assert_eq!(body["user_id"], "u-7");
         assert_eq!(body["timestamp_micros"], 1_700_000_000_000_000i64);

@@ -16,14 +16,47 @@ use crate::destinations::send::{
 
 pub const MAX_EVENTS: usize = 25;
 
+/// A GA4 data stream: a web stream by measurement id (events keyed by `client_id`) or
+/// an app stream by Firebase app id (keyed by `app_instance_id`).
+#[derive(Debug, Clone, Copy)]
+pub enum Stream<'a> {
+    Web(&'a str),
+    App(&'a str),
+}
+
+impl Stream<'_> {
+    /// The query parameter naming the stream, and the body key of the event's id.
+    fn keys(&self) -> (&'static str, &'static str) {
+        match self {
+            Stream::Web(_) => ("measurement_id", "client_id"),
+            Stream::App(_) => ("firebase_app_id", "app_instance_id"),
+        }
+    }
+    fn id(&self) -> &str {
+        match self {
+            Stream::Web(id) | Stream::App(id) => id,
+        }
+    }
+    /// The event's id for this stream.
+    fn event_id<'e>(&self, e: &'e StoredEvent) -> Option<&'e str> {
+        match self {
+            Stream::Web(_) => e.ga4_client_id.as_deref(),
+            Stream::App(_) => e.ga4_app_instance_id.as_deref(),
+        }
+    }
+}
+
 pub struct Ga4Target<'a> {
-    pub measurement_id: &'a str,
+    pub stream: Stream<'a>,
     pub api_secret: &'a str,
+    /// Send to the EU collection endpoint.
+    pub eu: bool,
 }
 
 pub struct Ga4Client {
     pub http: reqwest::Client,
     pub base: String,
+    pub eu_base: String,
 }
 
 /// Classifies a `/mp/collect` status.
@@ -45,7 +78,8 @@ pub fn classify(status: u16, retry_after: Option<&str>, attempt: &mut Attempt) -
 }
 
 impl Ga4Client {
-    /// Sends events grouped by (client_id, user_id, event time) in requests of ≤ 25;
+    /// Sends events grouped by what a request holds once (the stream's id for the
+    /// event, user_id, event time and the request-level hints) in requests of ≤ 25;
     /// requests the claim's budget has no room for are deferred, unsent.
     pub async fn send_groups(
         &self,
@@ -53,20 +87,25 @@ impl Ga4Client {
         events: &[(Uuid, &StoredEvent)],
         budget: &Budget<'_>,
     ) -> Vec<(Uuid, outcome::Result)> {
-        type Key<'e> = (&'e str, Option<&'e str>, i64);
+        type Key<'e> = (&'e str, Option<&'e str>, i64, String);
         let mut groups: BTreeMap<Key, Vec<(Uuid, &StoredEvent)>> = BTreeMap::new();
         let mut results = Vec::with_capacity(events.len());
         for (id, e) in events {
-            match e.ga4_client_id.as_deref() {
+            match target.stream.event_id(e) {
                 Some(client) => groups
-                    .entry((client, e.ga4_user_id.as_deref(), e.event_time_ms))
+                    .entry((
+                        client,
+                        e.ga4_user_id.as_deref(),
+                        e.event_time_ms,
+                        body::hints_key(e),
+                    ))
                     .or_default()
                     .push((*id, e)),
-                None => results.push((*id, missing_client_id())),
+                None => results.push((*id, missing_id(target.stream.keys().1))),
             }
         }
         let mut first = true;
-        for ((client, user, _), group) in groups {
+        for ((client, user, _, _), group) in groups {
             for chunk in group.chunks(MAX_EVENTS) {
                 let result = if first || budget.allows() {
                     let stored: Vec<&StoredEvent> = chunk.iter().map(|(_, e)| *e).collect();
@@ -88,10 +127,12 @@ impl Ga4Client {
         user: Option<&str>,
         events: &[&StoredEvent],
     ) -> outcome::Result {
-        let body = body::request(client, user, events);
-        let url = format!("{}/mp/collect", self.base);
+        let (stream_key, id_key) = target.stream.keys();
+        let body = body::request(id_key, client, user, events);
+        let base = if target.eu { &self.eu_base } else { &self.base };
+        let url = format!("{base}/mp/collect");
         let query = [
-            ("measurement_id", target.measurement_id),
+            (stream_key, target.stream.id()),
             ("api_secret", target.api_secret),
         ];
         let started = Instant::now();
@@ -119,10 +160,10 @@ impl Ga4Client {
     }
 }
 
-fn missing_client_id() -> outcome::Result {
+fn missing_id(key: &str) -> outcome::Result {
     let attempt = Attempt {
-        error_code: Some("missing_client_id".into()),
-        error_message: Some("the event has no GA4 client_id".into()),
+        error_code: Some(format!("missing_{key}")),
+        error_message: Some(format!("the event has no GA4 {key}")),
         ..Attempt::default()
     };
     outcome::Result {

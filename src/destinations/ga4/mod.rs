@@ -10,9 +10,10 @@ pub mod names;
 use uuid::Uuid;
 
 pub use body::deduplicates_resend;
-pub use client::{Ga4Client, Ga4Target, MAX_EVENTS, classify};
+pub use client::{Ga4Client, Ga4Target, MAX_EVENTS, Stream, classify};
 
 use super::send::Budget;
+use super::settings::Settings;
 use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_HOUR;
@@ -42,9 +43,14 @@ impl Spec for Ga4 {
             target: "measurement_id",
             secret: "api_secret",
             test_event_code: false,
+            alt_target: Some("firebase_app_id"),
+            endpoints: &["global", "eu"],
         }
     }
-    fn check_target(&self, v: &str) -> AppResult<String> {
+    fn check_target(&self, field: &str, v: &str) -> AppResult<String> {
+        if field == "firebase_app_id" {
+            return check_firebase_app_id(v);
+        }
         let ok = v.strip_prefix("G-").is_some_and(|r| {
             !r.is_empty() && r.len() <= 20 && r.chars().all(|c| c.is_ascii_alphanumeric())
         });
@@ -65,8 +71,11 @@ impl Spec for Ga4 {
     fn claim_limit(&self) -> u64 {
         CLAIM_LIMIT
     }
-    fn skip_reason(&self, event: &EventFacts) -> Option<&'static str> {
-        if !event.has_ga4_client_id {
+    fn skip_reason(&self, event: &EventFacts, settings: &Settings) -> Option<&'static str> {
+        let app_stream = settings.firebase_app_id.is_some();
+        if app_stream && !event.has_ga4_app_instance_id {
+            Some("missing_app_instance_id")
+        } else if !app_stream && !event.has_ga4_client_id {
             Some("missing_client_id")
         } else if names::ga4_name(event.event_name).is_none() {
             Some("invalid_ga4_event_name")
@@ -82,6 +91,7 @@ impl Spec for Ga4 {
         Box::new(Ga4Client {
             http,
             base: config.ga4_api_base.clone(),
+            eu_base: config.ga4_eu_api_base.clone(),
         })
     }
 }
@@ -94,11 +104,33 @@ impl Sender for Ga4Client {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
+            let settings = target.settings;
             let target = Ga4Target {
-                measurement_id: target.target(),
+                stream: match &settings.firebase_app_id {
+                    Some(app) => Stream::App(app),
+                    None => Stream::Web(target.target()),
+                },
                 api_secret: target.credential,
+                eu: settings.endpoint.as_deref() == Some("eu"),
             };
             self.send_groups(&target, events, budget).await
         })
     }
+}
+
+/// A Firebase app id: `1:<project number>:<android|ios|web>:<hex>`.
+fn check_firebase_app_id(v: &str) -> AppResult<String> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let ok = parts.len() == 4
+        && digits(parts[0])
+        && digits(parts[1])
+        && ["android", "ios", "web"].contains(&parts[2])
+        && !parts[3].is_empty()
+        && parts[3].chars().all(|c| c.is_ascii_hexdigit());
+    if !ok || v.len() > 100 {
+        let message = "firebase_app_id must look like 1:1234567890:android:0123456789abcdef";
+        return Err(AppError::invalid("firebase_app_id", message));
+    }
+    Ok(v.to_string())
 }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use crate::destinations::StoredEvent;
 
-const PASS_THROUGH: [&str; 7] = [
+const PASS_THROUGH: [&str; 10] = [
     "action_source",
     "event_source_url",
     "custom_data",
@@ -12,10 +12,13 @@ const PASS_THROUGH: [&str; 7] = [
     "referrer_url",
     "data_processing_options",
     "original_event_data",
+    "customer_segmentation",
+    "app_data",
+    "messaging_channel",
 ];
 
 /// Identifiers other destinations take, which Meta does not know.
-const NOT_META: [&str; 2] = ["ttp", "ttclid"];
+pub const NOT_META: [&str; 2] = ["ttp", "ttclid"];
 
 /// One element of `data`: hashed user data joined with the sealed identifiers; an
 /// `event_time` slightly ahead of the clock is sent as now.
@@ -82,6 +85,8 @@ mod tests {
                 .unwrap(),
             ga4_client_id: None,
             ga4_user_id: None,
+            ga4_app_instance_id: None,
+            ga4_ip_override: None,
             trace_context: None,
         }
     }

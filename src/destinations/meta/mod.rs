@@ -6,13 +6,17 @@ mod body;
 mod classify;
 mod client;
 pub mod names;
+mod needs;
 
 use uuid::Uuid;
 
 pub use client::{MAX_BATCH, MetaClient, MetaTarget, RESEND_DEDUP_WINDOW_MS};
+pub use needs::MESSAGING_CHANNELS;
 
 use super::send::Budget;
+use super::settings::Settings;
 use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::stored::by_test_code;
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
 use crate::config::Config;
@@ -38,9 +42,11 @@ impl Spec for Meta {
             target: "pixel_id",
             secret: "access_token",
             test_event_code: true,
+            alt_target: None,
+            endpoints: &[],
         }
     }
-    fn check_target(&self, v: &str) -> AppResult<String> {
+    fn check_target(&self, _field: &str, v: &str) -> AppResult<String> {
         if v.is_empty() || v.len() > 32 || !v.chars().all(|c| c.is_ascii_digit()) {
             return Err(AppError::invalid(
                 "pixel_id",
@@ -58,8 +64,12 @@ impl Spec for Meta {
     fn claim_limit(&self) -> u64 {
         MAX_BATCH as u64
     }
-    fn skip_reason(&self, event: &EventFacts) -> Option<&'static str> {
-        (!event.has_user_data).then_some("missing_user_data")
+    fn skip_reason(&self, event: &EventFacts, _settings: &Settings) -> Option<&'static str> {
+        if !event.has_user_data {
+            Some("missing_user_data")
+        } else {
+            needs::missing(event)
+        }
     }
     fn resend_window_ms(&self, _event: &StoredEvent) -> Option<i64> {
         Some(RESEND_DEDUP_WINDOW_MS)
@@ -81,12 +91,17 @@ impl Sender for MetaClient {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
-            let target = MetaTarget {
-                pixel_id: target.target(),
-                access_token: target.credential,
-                test_event_code: target.settings.test_event_code.as_deref(),
-            };
-            self.send_batch(&target, events, budget).await
+            let default = target.settings.test_event_code.as_deref();
+            let mut results = Vec::with_capacity(events.len());
+            for (code, group) in by_test_code(events, default) {
+                let target = MetaTarget {
+                    pixel_id: target.target(),
+                    access_token: target.credential,
+                    test_event_code: code,
+                };
+                results.extend(self.send_batch(&target, &group, budget).await);
+            }
+            results
         })
     }
 }

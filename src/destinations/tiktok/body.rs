@@ -225,6 +225,8 @@ mod tests {
             .unwrap(),
             ga4_client_id: None,
             ga4_user_id: None,
+            ga4_app_instance_id: None,
+            ga4_ip_override: None,
             trace_context: None,
         }
     }

@@ -13,7 +13,9 @@ use uuid::Uuid;
 pub use client::{MAX_BATCH, RESEND_DEDUP_WINDOW_MS, TiktokClient, TiktokTarget};
 
 use super::send::Budget;
+use super::settings::Settings;
 use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::stored::by_test_code;
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
 use crate::config::Config;
@@ -43,9 +45,11 @@ impl Spec for Tiktok {
             target: "pixel_code",
             secret: "access_token",
             test_event_code: true,
+            alt_target: None,
+            endpoints: &[],
         }
     }
-    fn check_target(&self, v: &str) -> AppResult<String> {
+    fn check_target(&self, _field: &str, v: &str) -> AppResult<String> {
         if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(AppError::invalid(
                 "pixel_code",
@@ -63,7 +67,7 @@ impl Spec for Tiktok {
     fn claim_limit(&self) -> u64 {
         MAX_BATCH as u64
     }
-    fn skip_reason(&self, event: &EventFacts) -> Option<&'static str> {
+    fn skip_reason(&self, event: &EventFacts, _settings: &Settings) -> Option<&'static str> {
         if event.action_source != "website" {
             // A pixel takes web events; app and offline events need other event sources.
             Some("not_a_web_event")
@@ -92,12 +96,17 @@ impl Sender for TiktokClient {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
-            let target = TiktokTarget {
-                pixel_code: target.target(),
-                access_token: target.credential,
-                test_event_code: target.settings.test_event_code.as_deref(),
-            };
-            self.send(&target, events, budget).await
+            let default = target.settings.test_event_code.as_deref();
+            let mut results = Vec::with_capacity(events.len());
+            for (code, group) in by_test_code(events, default) {
+                let target = TiktokTarget {
+                    pixel_code: target.target(),
+                    access_token: target.credential,
+                    test_event_code: code,
+                };
+                results.extend(self.send(&target, &group, budget).await);
+            }
+            results
         })
     }
 }
@@ -106,33 +115,51 @@ impl Sender for TiktokClient {
 mod tests {
     use super::*;
 
+    static EMPTY: std::collections::BTreeMap<String, serde_json::Value> =
+        std::collections::BTreeMap::new();
+    static NONE: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+
     fn facts<'a>(name: &'a str, source: &'a str) -> EventFacts<'a> {
         EventFacts {
             event_name: name,
             action_source: source,
             has_user_data: true,
             has_ga4_client_id: false,
+            has_ga4_app_instance_id: false,
+            hashed: &EMPTY,
+            identifiers: &NONE,
+            extra: &EMPTY,
         }
     }
 
     #[test]
     fn a_pixel_takes_web_events_with_names_tiktok_allows() {
-        assert_eq!(Tiktok.skip_reason(&facts("Purchase", "website")), None);
-        assert_eq!(Tiktok.skip_reason(&facts("my_custom", "website")), None);
         assert_eq!(
-            Tiktok.skip_reason(&facts("Purchase", "app")),
+            Tiktok.skip_reason(&facts("Purchase", "website"), &Settings::default()),
+            None
+        );
+        assert_eq!(
+            Tiktok.skip_reason(&facts("my_custom", "website"), &Settings::default()),
+            None
+        );
+        assert_eq!(
+            Tiktok.skip_reason(&facts("Purchase", "app"), &Settings::default()),
             Some("not_a_web_event")
         );
         assert_eq!(
-            Tiktok.skip_reason(&facts("Checkout", "website")),
+            Tiktok.skip_reason(&facts("Checkout", "website"), &Settings::default()),
             Some("reserved_tiktok_event_name")
         );
     }
 
     #[test]
     fn pixel_codes_are_letters_and_digits() {
-        assert!(Tiktok.check_target("D17TA5JC77UDOT6CA5FG").is_ok());
-        let err = Tiktok.check_target("bad code").unwrap_err();
+        assert!(
+            Tiktok
+                .check_target("pixel_code", "D17TA5JC77UDOT6CA5FG")
+                .is_ok()
+        );
+        let err = Tiktok.check_target("pixel_code", "bad code").unwrap_err();
         assert_eq!(err.field.as_deref(), Some("pixel_code"));
     }
 }

@@ -29,6 +29,7 @@ const RESERVED_PREFIXES: [&str; 4] = ["_", "firebase_", "ga_", "google_"];
 #[derive(Debug, Clone)]
 pub struct Ga4Request {
     pub measurement_id: String,
+    pub firebase_app_id: String,
     pub api_secret: String,
     pub body: Value,
     pub valid: bool,
@@ -66,15 +67,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// The validation of spec §4.2.
-pub fn validate(body: &Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    if body["client_id"].as_str().is_none_or(str::is_empty) {
-        out.push(message(
-            "client_id",
-            "VALUE_REQUIRED",
-            "client_id is required".into(),
-        ));
-    }
+pub fn validate(body: &Value, app_stream: bool) -> Vec<Value> {
+    let mut out = super::ga4_rules::stream_ids(body, app_stream);
+    out.extend(super::ga4_rules::request_fields(body));
     let events = body["events"].as_array().cloned().unwrap_or_default();
     if events.is_empty() {
         out.push(message(
@@ -137,7 +132,16 @@ pub fn validate(body: &Value) -> Vec<Value> {
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let messages = validate(&body);
+        let query = |k: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        };
+        let app_stream = !query("firebase_app_id").is_empty();
+        let messages = validate(&body, app_stream);
         if self.debug {
             return ResponseTemplate::new(200)
                 .set_body_json(json!({"validationMessages": messages}));
@@ -156,16 +160,9 @@ impl Respond for Responder {
             Some(Ga4Fault::Latency(d)) => delay = Some(d),
             None => {}
         }
-        let query = |k: &str| {
-            request
-                .url
-                .query_pairs()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.to_string())
-                .unwrap_or_default()
-        };
         self.requests.lock().unwrap().push(Ga4Request {
             measurement_id: query("measurement_id"),
+            firebase_app_id: query("firebase_app_id"),
             api_secret: query("api_secret"),
             valid: messages.is_empty(),
             messages,

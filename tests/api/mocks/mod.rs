@@ -3,6 +3,7 @@
 //! services, record what they accepted, and inject faults on demand.
 
 pub mod ga4;
+mod ga4_rules;
 pub mod meta;
 mod meta_rules;
 pub mod stripe;
