@@ -5,15 +5,17 @@
 
 mod body;
 mod client;
+mod debug;
 pub mod names;
 
 use uuid::Uuid;
 
 pub use body::deduplicates_resend;
 pub use client::{Ga4Client, Ga4Target, MAX_EVENTS, classify};
+pub use debug::DEBUG_PATH;
 
 use super::send::Budget;
-use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_HOUR;
 use crate::config::Config;
@@ -99,6 +101,21 @@ impl Sender for Ga4Client {
                 api_secret: target.credential,
             };
             self.send_groups(&target, events, budget).await
+        })
+    }
+
+    fn send_test<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        event: &'a StoredEvent,
+        _now_ms: i64,
+    ) -> TestFuture<'a> {
+        Box::pin(async move {
+            let target = Ga4Target {
+                measurement_id: target.target(),
+                api_secret: target.credential,
+            };
+            self.post_test(&target, event).await
         })
     }
 }

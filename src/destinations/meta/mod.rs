@@ -6,13 +6,14 @@ mod body;
 mod classify;
 mod client;
 pub mod names;
+mod test_mode;
 
 use uuid::Uuid;
 
 pub use client::{MAX_BATCH, MetaClient, MetaTarget, RESEND_DEDUP_WINDOW_MS};
 
 use super::send::Budget;
-use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
 use crate::config::Config;
@@ -73,6 +74,15 @@ impl Spec for Meta {
     }
 }
 
+/// Where a Meta destination's events go, as its client takes it.
+fn meta_target<'a>(target: &'a Target<'a>) -> MetaTarget<'a> {
+    MetaTarget {
+        pixel_id: target.target(),
+        access_token: target.credential,
+        test_event_code: target.settings.test_event_code.as_deref(),
+    }
+}
+
 impl Sender for MetaClient {
     fn send<'a>(
         &'a self,
@@ -81,12 +91,20 @@ impl Sender for MetaClient {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
-            let target = MetaTarget {
-                pixel_id: target.target(),
-                access_token: target.credential,
-                test_event_code: target.settings.test_event_code.as_deref(),
-            };
+            let target = meta_target(target);
             self.send_batch(&target, events, budget).await
+        })
+    }
+
+    fn send_test<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        event: &'a StoredEvent,
+        now_ms: i64,
+    ) -> TestFuture<'a> {
+        Box::pin(async move {
+            let target = meta_target(target);
+            self.post_test(&target, event, now_ms).await
         })
     }
 }

@@ -7,13 +7,14 @@
 pub mod body;
 pub mod classify;
 pub mod client;
+mod test_mode;
 
 use uuid::Uuid;
 
 pub use client::{MAX_BATCH, RESEND_DEDUP_WINDOW_MS, TiktokClient, TiktokTarget};
 
 use super::send::Budget;
-use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
 use crate::config::Config;
@@ -84,6 +85,15 @@ impl Spec for Tiktok {
     }
 }
 
+/// Where a TikTok destination's events go, as its client takes it.
+fn tiktok_target<'a>(target: &'a Target<'a>) -> TiktokTarget<'a> {
+    TiktokTarget {
+        pixel_code: target.target(),
+        access_token: target.credential,
+        test_event_code: target.settings.test_event_code.as_deref(),
+    }
+}
+
 impl Sender for TiktokClient {
     fn send<'a>(
         &'a self,
@@ -92,13 +102,18 @@ impl Sender for TiktokClient {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
-            let target = TiktokTarget {
-                pixel_code: target.target(),
-                access_token: target.credential,
-                test_event_code: target.settings.test_event_code.as_deref(),
-            };
+            let target = tiktok_target(target);
             self.send(&target, events, budget).await
         })
+    }
+
+    fn send_test<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        event: &'a StoredEvent,
+        now_ms: i64,
+    ) -> TestFuture<'a> {
+        Box::pin(async move { self.post_test(&tiktok_target(target), event, now_ms).await })
     }
 }
 
