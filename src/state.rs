@@ -39,6 +39,8 @@ pub struct AppState {
     pub browser_keys: Arc<crate::browser::keys::KeyCache>,
     /// Stores beacons, sharing transactions between concurrent ones.
     pub intake: Arc<crate::browser::intake::Intake>,
+    /// "Send test event", with its per-destination rate limit.
+    pub test_sends: Arc<crate::destinations::test_send::TestSends>,
 }
 
 impl AppState {
@@ -79,7 +81,9 @@ impl AppState {
             std::time::Duration::from_secs(60),
         ));
         let intake = crate::browser::intake::Intake::start(db.clone());
+        let test_sends = Arc::new(crate::destinations::test_send::TestSends::new(&config));
         Ok(AppState {
+            test_sends,
             committer,
             key_cache,
             browser_keys: Default::default(),

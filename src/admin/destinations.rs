@@ -1,11 +1,13 @@
 //! Admin routes for destinations (`/admin/api/tenants/{id}/destinations`,
-//! `/admin/api/destinations/{id}`): the same domain service as the customer API.
+//! `/admin/api/destinations/{id}`, `…/{id}/test`): the same domain services as the
+//! customer API.
 
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use super::auth::Admin;
 use crate::audit::Change;
+use crate::destinations::test_send::{self, TestResult};
 use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
@@ -117,4 +119,34 @@ pub async fn delete_destination(
         .await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sends one sample event in the destination's test mode (as `POST
+/// /v1/destinations/{id}/test`), recorded in the audit log with its result.
+#[utoipa::path(post, path = "/admin/api/destinations/{id}/test", tag = "admin",
+    params(("id" = Uuid, Path, description = "The destination")),
+    responses(
+        (status = 200, body = TestResult, description = "The destination's answer; a refusal or an unreachable destination is `ok: false`"),
+        (status = 401, description = "no valid admin session"),
+        (status = 403, description = "viewers cannot send test events"),
+        (status = 404, description = "no such destination"),
+        (status = 429, description = "`rate_limited`: 10 test events per minute per destination")),
+    security(("admin_session" = [])))]
+pub async fn test_destination(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    admin.require_write()?;
+    let destination = destinations::get_any(&state.db.conn, *id).await?;
+    let result = state
+        .test_sends
+        .run(&state.keys, &state.clock, &destination)
+        .await?;
+    let txn = state.db.begin_write().await?;
+    admin
+        .audit(&txn, &state, test_send::audit_change(&destination, &result))
+        .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(result))
 }

@@ -88,6 +88,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/destinations/{id}",
                 web::delete().to(destinations::delete_destination),
+            )
+            .route(
+                "/destinations/{id}/test",
+                web::post().to(destinations::test_destination),
             ),
     );
 }

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use super::auth::ApiKey;
+use crate::destinations::test_send::TestResult;
 use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
 use crate::error::AppResult;
 use crate::page::PageQuery;
@@ -90,4 +91,29 @@ pub async fn delete_destination(
     crate::dispatch::destination_state::delete(&*txn, current, state.clock.now_ms()).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sends one sample Purchase in the destination's test mode and answers what the
+/// destination said; nothing is stored, deduplicated, counted or held against a limit.
+#[utoipa::path(post, path = "/v1/destinations/{id}/test", tag = "destinations",
+    params(("id" = Uuid, Path, description = "The destination")),
+    responses(
+        (status = 200, body = TestResult, description = "The destination's answer: `ok`, its HTTP `status` (`null` when it could not be reached) and its messages; a refusal is `ok: false`, never an error"),
+        (status = 401, description = "missing, unknown or revoked API key"),
+        (status = 403, description = "the key lacks the manage scope"),
+        (status = 404, description = "no such destination in this tenant"),
+        (status = 429, description = "`rate_limited`: the key's rate limit, or 10 test events per minute per destination")),
+    security(("api_key" = [])))]
+pub async fn test_destination(
+    key: ApiKey,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let ctx = key.require(Scope::Manage)?;
+    let destination = destinations::get(&state.db.conn, ctx.tenant_id, *id).await?;
+    let result = state
+        .test_sends
+        .run(&state.keys, &state.clock, &destination)
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
 }

@@ -48,6 +48,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/destinations/{id}",
                 web::delete().to(destinations::delete_destination),
             )
+            .route(
+                "/destinations/{id}/test",
+                web::post().to(destinations::test_destination),
+            )
             .configure(browser_routes),
     );
 }

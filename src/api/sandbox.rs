@@ -12,6 +12,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(meta_events),
     )
     .route("/sandbox/ga4/mp/collect", web::post().to(ga4_collect))
+    .route("/sandbox/ga4/debug/mp/collect", web::post().to(ga4_debug))
     .route(
         "/sandbox/tiktok/open_api/v1.3/event/track/",
         web::post().to(tiktok_track),
@@ -48,4 +49,22 @@ async fn tiktok_track(body: web::Json<Value>) -> HttpResponse {
 
 async fn ga4_collect() -> HttpResponse {
     HttpResponse::NoContent().finish()
+}
+
+/// GA4's validation server: a message for a request without a `client_id` or events.
+async fn ga4_debug(body: web::Json<Value>) -> HttpResponse {
+    let mut messages = Vec::new();
+    if body["client_id"].as_str().is_none_or(str::is_empty) {
+        messages.push(
+            json!({"fieldPath": "client_id", "validationCode": "VALUE_REQUIRED",
+            "description": "client_id is required."}),
+        );
+    }
+    if body["events"].as_array().is_none_or(Vec::is_empty) {
+        messages.push(
+            json!({"fieldPath": "events", "validationCode": "VALUE_REQUIRED",
+            "description": "events are required."}),
+        );
+    }
+    HttpResponse::Ok().json(json!({"validationMessages": messages}))
 }

@@ -12,6 +12,7 @@ pub mod send;
 mod settings;
 pub mod spec;
 mod stored;
+pub mod test_send;
 pub mod tiktok;
 
 use sea_orm::{

@@ -22,12 +22,12 @@ pub fn http_client(send_timeout: Duration) -> reqwest::Client {
         .expect("an HTTP client with rustls builds")
 }
 
-/// What a transport failure means for the attempt, with a short, log-safe description
-/// (never the URL: it carries secrets). Only a connection that was never made proves
-/// nothing was sent; a timeout or a lost connection after the request was written may
-/// have been recorded by the destination, so its outcome is unknown.
-pub fn transport_failure(err: &reqwest::Error, attempt: &mut Attempt) -> Outcome {
-    let (code, outcome, message) = if err.is_connect() {
+/// A transport failure's code, what it means for the attempt, and a short, log-safe
+/// description (never the URL: it carries secrets). Only a connection that was never
+/// made proves nothing was sent; a timeout or a lost connection after the request was
+/// written may have been recorded by the destination, so its outcome is unknown.
+pub fn describe_transport(err: &reqwest::Error) -> (&'static str, Outcome, &'static str) {
+    if err.is_connect() {
         (
             "connect",
             Outcome::retry(),
@@ -45,7 +45,12 @@ pub fn transport_failure(err: &reqwest::Error, attempt: &mut Attempt) -> Outcome
             Outcome::Unknown,
             "the connection to the destination was lost: the outcome is unknown",
         )
-    };
+    }
+}
+
+/// What a transport failure means for the attempt, recorded on its log line.
+pub fn transport_failure(err: &reqwest::Error, attempt: &mut Attempt) -> Outcome {
+    let (code, outcome, message) = describe_transport(err);
     attempt.error_code = Some(code.to_string());
     attempt.error_message = Some(message.to_string());
     outcome

@@ -16,6 +16,7 @@ use super::outcome;
 use super::send::Budget;
 use super::settings::Settings;
 use super::stored::StoredEvent;
+use super::test_send::TestResult;
 use crate::config::Config;
 use crate::error::AppResult;
 
@@ -60,6 +61,7 @@ pub struct Fields {
 /// Results of one send, one per delivery id.
 pub type Results = Vec<(Uuid, outcome::Result)>;
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Results> + Send + 'a>>;
+pub type TestFuture<'a> = Pin<Box<dyn Future<Output = TestResult> + Send + 'a>>;
 
 /// Where one destination's events go, as its sender needs it.
 pub struct Target<'a> {
@@ -84,6 +86,16 @@ pub trait Sender: Send + Sync {
         events: &'a [(Uuid, &'a StoredEvent)],
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a>;
+
+    /// Sends `event` once in the destination's test mode (Meta and TikTok with a
+    /// `test_event_code`, GA4 to its validation server) and reads the answer; a
+    /// transport failure is a result too (`ok: false`, no status).
+    fn send_test<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        event: &'a StoredEvent,
+        now_ms: i64,
+    ) -> TestFuture<'a>;
 }
 
 pub trait Spec: Sync {

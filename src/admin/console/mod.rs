@@ -9,6 +9,7 @@ mod billing;
 mod dashboard;
 mod dedup;
 mod dedup_chart;
+mod destination_test;
 pub mod error;
 mod forms;
 mod headers;
@@ -108,6 +109,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/destinations/{id}",
                 web::post().to(tenants::update_destination),
+            )
+            .route(
+                "/destinations/{id}/test",
+                web::post().to(destination_test::send),
             )
             .route("/deliveries", web::get().to(traffic::list))
             .route("/deliveries/{id}", web::get().to(traffic::show))

@@ -9,6 +9,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::destination_test::TestView;
 use super::error::{ConsoleError, ConsoleResult};
 use super::forms::{Form, Posted, checkbox, field, fields, number, record};
 use super::session::ConsoleAdmin;
@@ -64,6 +65,8 @@ struct ShowPage {
     diagnostics: DiagnosticsReport,
     new_key: Option<String>,
     error: Option<String>,
+    /// The result of a test send just made from this page.
+    test: Option<TestView>,
 }
 
 /// A kind of destination the add form offers, with the names of its two fields.
@@ -272,6 +275,7 @@ async fn show_page(
         },
         new_key,
         error,
+        test: None,
     })
 }
 
@@ -284,6 +288,21 @@ pub async fn show(
         actix_web::http::StatusCode::OK,
         &show_page(&admin, &state, *id, None, None).await?,
     ))
+}
+
+/// The tenant page after a test send from it: its result above the destinations, or
+/// why none was sent.
+pub(super) async fn after_test(
+    admin: &ConsoleAdmin,
+    state: &AppState,
+    id: Uuid,
+    status: actix_web::http::StatusCode,
+    test: Option<TestView>,
+    error: Option<String>,
+) -> ConsoleResult<HttpResponse> {
+    let mut page = show_page(admin, state, id, None, error).await?;
+    page.test = test;
+    Ok(super::html(status, &page))
 }
 
 /// Re-renders the tenant page with an error next to the forms (422).

@@ -26,19 +26,19 @@ pub enum Stream<'a> {
 
 impl Stream<'_> {
     /// The query parameter naming the stream, and the body key of the event's id.
-    fn keys(&self) -> (&'static str, &'static str) {
+    pub(super) fn keys(&self) -> (&'static str, &'static str) {
         match self {
             Stream::Web(_) => ("measurement_id", "client_id"),
             Stream::App(_) => ("firebase_app_id", "app_instance_id"),
         }
     }
-    fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         match self {
             Stream::Web(id) | Stream::App(id) => id,
         }
     }
     /// The event's id for this stream.
-    fn event_id<'e>(&self, e: &'e StoredEvent) -> Option<&'e str> {
+    pub(super) fn event_id<'e>(&self, e: &'e StoredEvent) -> Option<&'e str> {
         match self {
             Stream::Web(_) => e.ga4_client_id.as_deref(),
             Stream::App(_) => e.ga4_app_instance_id.as_deref(),

@@ -5,16 +5,18 @@
 
 mod body;
 mod client;
+mod debug;
 pub mod names;
 
 use uuid::Uuid;
 
 pub use body::deduplicates_resend;
 pub use client::{Ga4Client, Ga4Target, MAX_EVENTS, Stream, classify};
+pub use debug::DEBUG_PATH;
 
 use super::send::Budget;
 use super::settings::Settings;
-use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_HOUR;
 use crate::config::Config;
@@ -96,6 +98,19 @@ impl Spec for Ga4 {
     }
 }
 
+/// The stream, credential and endpoint of a GA4 destination.
+fn ga4_target<'a>(target: &'a Target<'a>) -> Ga4Target<'a> {
+    let settings = target.settings;
+    Ga4Target {
+        stream: match &settings.firebase_app_id {
+            Some(app) => Stream::App(app),
+            None => Stream::Web(target.target()),
+        },
+        api_secret: target.credential,
+        eu: settings.endpoint.as_deref() == Some("eu"),
+    }
+}
+
 impl Sender for Ga4Client {
     fn send<'a>(
         &'a self,
@@ -103,18 +118,16 @@ impl Sender for Ga4Client {
         events: &'a [(Uuid, &'a StoredEvent)],
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
-        Box::pin(async move {
-            let settings = target.settings;
-            let target = Ga4Target {
-                stream: match &settings.firebase_app_id {
-                    Some(app) => Stream::App(app),
-                    None => Stream::Web(target.target()),
-                },
-                api_secret: target.credential,
-                eu: settings.endpoint.as_deref() == Some("eu"),
-            };
-            self.send_groups(&target, events, budget).await
-        })
+        Box::pin(async move { self.send_groups(&ga4_target(target), events, budget).await })
+    }
+
+    fn send_test<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        event: &'a StoredEvent,
+        _now_ms: i64,
+    ) -> TestFuture<'a> {
+        Box::pin(async move { self.post_test(&ga4_target(target), event).await })
     }
 }
 

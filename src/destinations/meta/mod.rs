@@ -7,6 +7,7 @@ mod classify;
 mod client;
 pub mod names;
 mod needs;
+mod test_mode;
 
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ pub use needs::MESSAGING_CHANNELS;
 
 use super::send::Budget;
 use super::settings::Settings;
-use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
 use super::stored::by_test_code;
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
@@ -83,6 +84,15 @@ impl Spec for Meta {
     }
 }
 
+/// Where a Meta destination's events go, as its client takes it.
+fn meta_target<'a>(target: &'a Target<'a>) -> MetaTarget<'a> {
+    MetaTarget {
+        pixel_id: target.target(),
+        access_token: target.credential,
+        test_event_code: target.settings.test_event_code.as_deref(),
+    }
+}
+
 impl Sender for MetaClient {
     fn send<'a>(
         &'a self,
@@ -102,6 +112,18 @@ impl Sender for MetaClient {
                 results.extend(self.send_batch(&target, &group, budget).await);
             }
             results
+        })
+    }
+
+    fn send_test<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        event: &'a StoredEvent,
+        now_ms: i64,
+    ) -> TestFuture<'a> {
+        Box::pin(async move {
+            let target = meta_target(target);
+            self.post_test(&target, event, now_ms).await
         })
     }
 }

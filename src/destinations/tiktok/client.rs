@@ -21,7 +21,7 @@ pub const MAX_BATCH: usize = 1000;
 /// 48 hours of it: a resend inside this window of the first send is never counted twice.
 pub const RESEND_DEDUP_WINDOW_MS: i64 = 48 * crate::clock::MS_PER_HOUR;
 /// The path keeps TikTok's trailing slash.
-const TRACK_PATH: &str = "/open_api/v1.3/event/track/";
+pub(super) const TRACK_PATH: &str = "/open_api/v1.3/event/track/";
 
 pub struct TiktokTarget<'a> {
     pub pixel_code: &'a str,

@@ -7,6 +7,7 @@
 pub mod body;
 pub mod classify;
 pub mod client;
+mod test_mode;
 
 use uuid::Uuid;
 
@@ -14,7 +15,7 @@ pub use client::{MAX_BATCH, RESEND_DEDUP_WINDOW_MS, TiktokClient, TiktokTarget};
 
 use super::send::Budget;
 use super::settings::Settings;
-use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target};
+use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
 use super::stored::by_test_code;
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
@@ -88,6 +89,15 @@ impl Spec for Tiktok {
     }
 }
 
+/// Where a TikTok destination's events go, as its client takes it.
+fn tiktok_target<'a>(target: &'a Target<'a>) -> TiktokTarget<'a> {
+    TiktokTarget {
+        pixel_code: target.target(),
+        access_token: target.credential,
+        test_event_code: target.settings.test_event_code.as_deref(),
+    }
+}
+
 impl Sender for TiktokClient {
     fn send<'a>(
         &'a self,
@@ -108,6 +118,15 @@ impl Sender for TiktokClient {
             }
             results
         })
+    }
+
+    fn send_test<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        event: &'a StoredEvent,
+        now_ms: i64,
+    ) -> TestFuture<'a> {
+        Box::pin(async move { self.post_test(&tiktok_target(target), event, now_ms).await })
     }
 }
 

@@ -1,9 +1,12 @@
 //! Mock GA4 Measurement Protocol: `/mp/collect` answers 204 to anything (like GA4) but
-//! records whether GA4 would have kept it; `/debug/mp/collect` returns the messages.
+//! records whether GA4 would have kept it; `/debug/mp/collect` (the validation server)
+//! runs the same validation and answers 200 `{"validationMessages": [...]}`, recording
+//! its requests apart: its events never count.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kickin::clock::{Clock, MS_PER_HOUR};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -25,6 +28,10 @@ const RESERVED: [&str; 12] = [
     "notification_receive",
 ];
 const RESERVED_PREFIXES: [&str; 4] = ["_", "firebase_", "ga_", "google_"];
+/// GA4 takes events backdated up to 72 hours.
+const MAX_AGE_MICROS: i64 = 72 * MS_PER_HOUR * 1000;
+/// Clock skew tolerated before a `timestamp_micros` counts as in the future.
+const MAX_SKEW_MICROS: i64 = 60_000_000;
 
 #[derive(Debug, Clone)]
 pub struct Ga4Request {
@@ -54,6 +61,7 @@ struct Responder {
 pub struct Ga4Mock {
     server: MockServer,
     responder: Responder,
+    debug: Responder,
 }
 
 fn message(field: &str, code: &str, description: String) -> Value {
@@ -66,8 +74,26 @@ fn valid_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// `timestamp_micros` older than GA4's 72 hours or ahead of the clock (spec §4.2).
+fn out_of_range(body: &Value, now_ms: i64) -> Option<Value> {
+    let t = body["timestamp_micros"].as_i64()?;
+    let now = now_ms * 1000;
+    let why = if t > now + MAX_SKEW_MICROS {
+        "is in the future"
+    } else if t < now - MAX_AGE_MICROS {
+        "is older than 72 hours"
+    } else {
+        return None;
+    };
+    Some(message(
+        "timestamp_micros",
+        "VALUE_INVALID",
+        format!("Measurement timestamp_micros [{t}] {why}."),
+    ))
+}
+
 /// The validation of spec §4.2.
-pub fn validate(body: &Value, app_stream: bool) -> Vec<Value> {
+pub fn validate(body: &Value, app_stream: bool, now_ms: i64) -> Vec<Value> {
     let mut out = super::ga4_rules::stream_ids(body, app_stream);
     out.extend(super::ga4_rules::request_fields(body));
     let events = body["events"].as_array().cloned().unwrap_or_default();
@@ -126,6 +152,7 @@ pub fn validate(body: &Value, app_stream: bool) -> Vec<Value> {
             }
         }
     }
+    out.extend(out_of_range(body, now_ms));
     out
 }
 
@@ -141,8 +168,18 @@ impl Respond for Responder {
                 .unwrap_or_default()
         };
         let app_stream = !query("firebase_app_id").is_empty();
-        let messages = validate(&body, app_stream);
+        let messages = validate(&body, app_stream, Clock::system().now_ms());
+        let recorded = Ga4Request {
+            measurement_id: query("measurement_id"),
+            firebase_app_id: query("firebase_app_id"),
+            api_secret: query("api_secret"),
+            valid: messages.is_empty(),
+            messages: messages.clone(),
+            body,
+        };
         if self.debug {
+            // The validation server checks the request, not the API secret.
+            self.requests.lock().unwrap().push(recorded);
             return ResponseTemplate::new(200)
                 .set_body_json(json!({"validationMessages": messages}));
         }
@@ -160,14 +197,7 @@ impl Respond for Responder {
             Some(Ga4Fault::Latency(d)) => delay = Some(d),
             None => {}
         }
-        self.requests.lock().unwrap().push(Ga4Request {
-            measurement_id: query("measurement_id"),
-            firebase_app_id: query("firebase_app_id"),
-            api_secret: query("api_secret"),
-            valid: messages.is_empty(),
-            messages,
-            body,
-        });
+        self.requests.lock().unwrap().push(recorded);
         let response = ResponseTemplate::new(204);
         match delay {
             Some(d) => response.set_delay(d),
@@ -191,10 +221,18 @@ impl Ga4Mock {
         };
         Mock::given(method("POST"))
             .and(path("/debug/mp/collect"))
-            .respond_with(debug)
+            .respond_with(debug.clone())
             .mount(&server)
             .await;
-        Ga4Mock { server, responder }
+        Ga4Mock {
+            server,
+            responder,
+            debug,
+        }
+    }
+    /// Requests to the validation server, `/debug/mp/collect`.
+    pub fn debug_requests(&self) -> Vec<Ga4Request> {
+        self.debug.requests.lock().unwrap().clone()
     }
     pub fn uri(&self) -> String {
         self.server.uri()
