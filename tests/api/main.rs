@@ -30,6 +30,8 @@ mod leases;
 mod limits;
 mod logins;
 mod malformed;
+mod meta_endpoint;
+mod meta_sdk;
 mod privacy;
 mod queue;
 mod snapshot;
