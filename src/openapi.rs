@@ -31,6 +31,7 @@ impl Modify for Security {
     info(title = "Kickin", description = "Server-side conversion tracking: dedup, forward to Meta CAPI and GA4 MP, meter unique sends."),
     paths(
         api::events::post_events, api::events::get_event, api::diagnostics::get_diagnostics,
+        api::meta_compat::post_events,
         api::destinations::list_destinations, api::destinations::create_destination,
         api::destinations::get_destination, api::destinations::update_destination,
         api::destinations::delete_destination, api::destinations::test_destination,

@@ -91,6 +91,10 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(tracing_actix_web::TracingLogger::default())
+            // Outside the tracing middleware: a query-string access_token never reaches a span.
+            .wrap(actix_web::middleware::from_fn(
+                api::meta_compat::query_token::hide_access_token,
+            ))
             .configure(|cfg| configure(cfg, demo, role))
             .default_service(web::to(not_found))
     })

@@ -16,6 +16,7 @@ mod m20261201_000007_admin_sessions;
 mod m20261201_000008_billing_history;
 mod m20261201_000009_reconciliation_index;
 mod m20261201_000010_browser;
+mod m20261202_000011_meta_endpoint;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_billing_history::Migration),
             Box::new(m20261201_000009_reconciliation_index::Migration),
             Box::new(m20261201_000010_browser::Migration),
+            Box::new(m20261202_000011_meta_endpoint::Migration),
         ]
     }
 }

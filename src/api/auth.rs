@@ -116,6 +116,26 @@ impl IngestKey {
     pub fn forget(&self, state: &AppState) {
         state.key_cache.remove(&self.hash);
     }
+
+    /// The key presented as `token` anywhere but the `Authorization` header (the
+    /// Meta-compatible endpoint's `access_token`), cached and rate-limited as the
+    /// extractor does.
+    pub async fn from_token(state: &AppState, token: &str) -> AppResult<IngestKey> {
+        resolve(state, auth::key_hash(token)).await
+    }
+}
+
+async fn resolve(state: &AppState, hash: String) -> AppResult<IngestKey> {
+    let ctx = match state.key_cache.get(&hash) {
+        Some(ctx) => ctx,
+        None => {
+            let ctx = auth::authenticate(&state.db.conn, &hash).await?;
+            state.key_cache.put(hash.clone(), ctx.clone());
+            ctx
+        }
+    };
+    rate_limit(state, &ctx)?;
+    Ok(IngestKey { ctx, hash })
 }
 
 impl FromRequest for IngestKey {
@@ -126,16 +146,7 @@ impl FromRequest for IngestKey {
         let parts = parts(req);
         Box::pin(async move {
             let (state, hash) = parts?;
-            let ctx = match state.key_cache.get(&hash) {
-                Some(ctx) => ctx,
-                None => {
-                    let ctx = auth::authenticate(&state.db.conn, &hash).await?;
-                    state.key_cache.put(hash.clone(), ctx.clone());
-                    ctx
-                }
-            };
-            rate_limit(&state, &ctx)?;
-            Ok(IngestKey { ctx, hash })
+            resolve(&state, hash).await
         })
     }
 }

@@ -126,7 +126,7 @@ pub async fn get_event(
 }
 
 /// 429 for a request in which nothing fit the plan's hard limit.
-fn plan_limit_reached(hit: &LimitHit) -> AppError {
+pub(crate) fn plan_limit_reached(hit: &LimitHit) -> AppError {
     let resets_at = rfc3339(period_end_ms(&hit.period));
     let mut e = AppError::new(
         ErrorKind::TooManyRequests,

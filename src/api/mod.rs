@@ -1,4 +1,5 @@
-//! The customer API (`/v1`, API keys) and service endpoints. Handlers are thin:
+//! The customer API (`/v1`, API keys), the Meta-compatible endpoint
+//! (`/{version}/{pixel_id}/events`) and service endpoints. Handlers are thin:
 //! extract → call a domain service → map the response.
 
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod destinations;
 pub mod diagnostics;
 pub mod errors;
 pub mod events;
+pub mod meta_compat;
 pub mod sandbox;
 pub mod service;
 
@@ -53,7 +55,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(destinations::test_destination),
             )
             .configure(browser_routes),
-    );
+    )
+    .route(meta_compat::ROUTE, web::post().to(meta_compat::post_events));
 }
 
 /// Browser keys, the companion script, the beacon and the dedup report.

@@ -24,7 +24,7 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// The request's own `test_event_code`, which wins over the destination's.
+    /// The `test_event_code` the event was posted with (a destination's own code wins).
     pub fn test_event_code(&self) -> Option<&str> {
         self.payload["test_event_code"].as_str()
     }
@@ -33,15 +33,16 @@ impl StoredEvent {
 /// Deliveries of one request: (delivery id, event).
 pub type Batch<'e> = Vec<(uuid::Uuid, &'e StoredEvent)>;
 
-/// Events grouped by the `test_event_code` their request carries (the event's own, else
-/// `default`, the destination's): a code is request-level at Meta and TikTok.
+/// Events grouped by the `test_event_code` they go with: the destination's own code
+/// (`own`) while it is set, else the one the event was posted with. A code is
+/// request-level at Meta and TikTok, so each group is its own request.
 pub fn by_test_code<'e>(
     events: &[(uuid::Uuid, &'e StoredEvent)],
-    default: Option<&'e str>,
+    own: Option<&'e str>,
 ) -> Vec<(Option<&'e str>, Batch<'e>)> {
     let mut groups: Vec<(Option<&str>, Batch)> = Vec::new();
     for (id, e) in events {
-        let code = e.test_event_code().or(default);
+        let code = own.or_else(|| e.test_event_code());
         match groups.iter_mut().find(|(c, _)| *c == code) {
             Some((_, group)) => group.push((*id, *e)),
             None => groups.push((code, vec![(*id, *e)])),

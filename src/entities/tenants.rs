@@ -15,6 +15,8 @@ pub struct Model {
     pub dedup_alert_threshold_bp: i32,
     /// Fill a server event's missing fbp/fbc from its matched browser observation.
     pub browser_enrichment: bool,
+    /// Events posted to the Meta-compatible endpoint also go to the other destinations.
+    pub meta_endpoint_fanout: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

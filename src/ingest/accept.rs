@@ -36,7 +36,39 @@ pub struct Job {
     pub now_ms: i64,
     /// The ingest span's `traceparent`: dispatch spans link to it.
     pub trace: Option<String>,
+    pub routing: Routing,
     pub events: Vec<Result<Parsed, Rejection>>,
+}
+
+/// Where a request's events may go. `/v1/events` takes the default (every destination
+/// of the tenant); the Meta-compatible endpoint narrows it to one pixel (`pixel`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// Only these of the tenant's destinations are considered (`None`: all of them).
+    pub only: Option<Vec<Uuid>>,
+    /// A Meta `test_event_code` the request carried: stored with each of its events and
+    /// sent with them to Meta (see `destinations::meta::POSTED_TEST_CODE`).
+    pub meta_test_event_code: Option<String>,
+}
+
+impl Routing {
+    /// The destinations of `all` a job considers, when it is narrowed.
+    pub(super) fn narrow(&self, all: &[Destination]) -> Option<Vec<Destination>> {
+        let only = self.only.as_ref()?;
+        Some(
+            all.iter()
+                .filter(|d| only.contains(&d.id()))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    fn annotate(&self, event: &mut ValidatedEvent) {
+        if let Some(code) = &self.meta_test_event_code {
+            let key = crate::destinations::meta::POSTED_TEST_CODE.to_string();
+            event.extra.insert(key, Value::String(code.clone()));
+        }
+    }
 }
 
 /// What the committer answers for a job.
@@ -49,7 +81,13 @@ pub enum Outcome {
 
 impl Job {
     /// Parses, normalizes, hashes and seals every event of a request (no I/O).
-    pub fn parse(ctx: &TenantContext, keys: &Keys, raw_events: &[Value], now_ms: i64) -> Job {
+    pub fn parse(
+        ctx: &TenantContext,
+        keys: &Keys,
+        raw_events: &[Value],
+        routing: Routing,
+        now_ms: i64,
+    ) -> Job {
         let parse_ctx = ParseContext {
             now_ms,
             require_event_id: ctx.require_event_id,
@@ -58,7 +96,8 @@ impl Job {
             .iter()
             .enumerate()
             .map(|(i, raw)| {
-                let event = ValidatedEvent::parse(i, raw, &parse_ctx)?;
+                let mut event = ValidatedEvent::parse(i, raw, &parse_ctx)?;
+                routing.annotate(&mut event);
                 Ok(Parsed {
                     row_id: Uuid::now_v7(),
                     payload: stored::payload(&event).to_string(),
@@ -72,8 +111,23 @@ impl Job {
             ctx: ctx.clone(),
             now_ms,
             trace: crate::telemetry::current_traceparent(),
+            routing,
             events,
         }
+    }
+
+    /// The first reason an event of this job cannot be taken as sent, before any I/O:
+    /// invalid, or naming a destination it cannot go to (`dests`: the tenant's).
+    pub fn first_rejection(&self, dests: &[Destination]) -> Option<Rejection> {
+        let narrowed = self.routing.narrow(dests);
+        let allowed = narrowed.as_deref().unwrap_or(dests);
+        self.events
+            .iter()
+            .enumerate()
+            .find_map(|(index, parsed)| match parsed {
+                Err(rejection) => Some(rejection.clone()),
+                Ok(p) => unknown_destination(index, &p.event, allowed),
+            })
     }
 }
 
@@ -88,7 +142,12 @@ pub async fn accept_events(
     raw_events: &[Value],
     now_ms: i64,
 ) -> AppResult<Outcome> {
-    let job = Job::parse(ctx, keys, raw_events, now_ms);
+    let job = Job::parse(ctx, keys, raw_events, Routing::default(), now_ms);
+    commit(committer, job).await
+}
+
+/// Hands a parsed job to the group committer and records the answer on the current span.
+pub async fn commit(committer: &Committer, job: Job) -> AppResult<Outcome> {
     let outcome = committer.submit(job).await?;
     if let Outcome::Done(Ok(response)) = &outcome {
         observe(response);
@@ -133,12 +192,8 @@ pub(super) fn plan<'a>(
     now_ms: i64,
 ) -> Result<Planned<'a>, Rejection> {
     let parsed = parsed.as_ref().map_err(Clone::clone)?;
-    if let Some(j) = unknown_destinations(&parsed.event, dests) {
-        return Err(Rejection {
-            code: "unknown_destination",
-            message: "this destination does not exist in your account".into(),
-            field: format!("events[{index}].destinations[{j}]"),
-        });
+    if let Some(rejection) = unknown_destination(index, &parsed.event, dests) {
+        return Err(rejection);
     }
     let targets = dests
         .iter()
@@ -148,6 +203,20 @@ pub(super) fn plan<'a>(
         })
         .collect();
     Ok(Planned { parsed, targets })
+}
+
+/// The rejection of event `index` when it names a destination not among `dests`.
+fn unknown_destination(
+    index: usize,
+    event: &ValidatedEvent,
+    dests: &[Destination],
+) -> Option<Rejection> {
+    let j = unknown_destinations(event, dests)?;
+    Some(Rejection {
+        code: "unknown_destination",
+        message: "this destination does not exist in your account".into(),
+        field: format!("events[{index}].destinations[{j}]"),
+    })
 }
 
 /// Marks copies of a key already `seen` (earlier in the request or in the commit group);

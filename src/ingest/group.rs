@@ -103,6 +103,10 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
     let live = |i: &usize| slots[*i].is_none();
     let tenant_ids = unique((0..jobs.len()).filter(live).map(|i| jobs[i].ctx.tenant_id));
     let dests = destinations::all_for_tenants(&*txn, &tenant_ids).await?;
+    let of_tenant = |id: &Uuid| dests.get(id).map_or(&[][..], Vec::as_slice);
+    let narrowed: Vec<Option<Vec<Destination>>> = (jobs.iter())
+        .map(|j| j.routing.narrow(of_tenant(&j.ctx.tenant_id)))
+        .collect();
 
     let mut work = Vec::new();
     let mut hard_tenants: BTreeMap<Uuid, String> = BTreeMap::new();
@@ -121,7 +125,9 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
             slots[index] = Some(Slot::Deferred);
             continue;
         }
-        let dests = dests.get(&tenant_id).map_or(&[][..], Vec::as_slice);
+        let dests = narrowed[index]
+            .as_deref()
+            .unwrap_or_else(|| of_tenant(&tenant_id));
         let mut planned: Vec<_> = (job.events.iter().enumerate())
             .map(|(i, parsed)| plan(i, parsed, dests, now_ms))
             .collect();

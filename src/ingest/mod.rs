@@ -1,6 +1,7 @@
 //! Event ingestion: parse and validate (`event`), hash user data (`user_data`, `pii`),
 //! decide per destination (`decide`), and commit events, dedup keys and pending
 //! deliveries of concurrent requests together (`accept`, `committer`, `group`).
+//! `pixel` is the same for a Meta Conversions API request to one pixel (all or nothing).
 
 pub mod accept;
 pub mod committer;
@@ -13,6 +14,7 @@ mod limit;
 pub mod lookup;
 pub mod meta_fields;
 pub mod pii;
+pub mod pixel;
 pub mod response;
 mod rows;
 mod stored;

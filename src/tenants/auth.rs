@@ -39,6 +39,7 @@ impl KeyState {
             require_event_id: tenant.require_event_id,
             dedup_window_hours: tenant.dedup_window_hours,
             plan_id: tenant.plan_id,
+            meta_endpoint_fanout: tenant.meta_endpoint_fanout,
         })
     }
 
@@ -151,6 +152,7 @@ mod tests {
             require_event_id: true,
             dedup_window_hours: 48,
             plan_id: None,
+            meta_endpoint_fanout: false,
         }
     }
 

@@ -39,6 +39,8 @@ pub struct TenantContext {
     pub require_event_id: bool,
     pub dedup_window_hours: i32,
     pub plan_id: Option<Uuid>,
+    /// Events posted to the Meta-compatible endpoint also go to the other destinations.
+    pub meta_endpoint_fanout: bool,
 }
 
 impl TenantContext {

@@ -44,6 +44,9 @@ pub struct TenantIn {
     pub dedup_alert_threshold: Option<f64>,
     /// Fill a server event's missing fbp/fbc from its matched browser observation.
     pub browser_enrichment: Option<bool>,
+    /// Events posted to the Meta-compatible endpoint (`/{version}/{pixel_id}/events`)
+    /// also go to the tenant's other destinations; default false (that pixel only).
+    pub meta_endpoint_fanout: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -57,6 +60,7 @@ pub struct TenantPatch {
     pub dedup_window_hours: Option<i32>,
     pub dedup_alert_threshold: Option<f64>,
     pub browser_enrichment: Option<bool>,
+    pub meta_endpoint_fanout: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -69,6 +73,8 @@ pub struct TenantOut {
     pub dedup_window_hours: i32,
     pub dedup_alert_threshold: f64,
     pub browser_enrichment: bool,
+    /// Events posted to the Meta-compatible endpoint also go to the other destinations.
+    pub meta_endpoint_fanout: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -84,6 +90,7 @@ impl From<tenants::Model> for TenantOut {
             dedup_window_hours: m.dedup_window_hours,
             dedup_alert_threshold: f64::from(m.dedup_alert_threshold_bp) / 10_000.0,
             browser_enrichment: m.browser_enrichment,
+            meta_endpoint_fanout: m.meta_endpoint_fanout,
             created_at: rfc3339(m.created_at),
             updated_at: rfc3339(m.updated_at),
         }
@@ -172,6 +179,7 @@ pub async fn create(txn: &WriteTxn, input: TenantIn, now: i64) -> AppResult<tena
         stripe_customer_id: Set(None),
         dedup_alert_threshold_bp: Set(threshold_bp),
         browser_enrichment: Set(input.browser_enrichment.unwrap_or(false)),
+        meta_endpoint_fanout: Set(input.meta_endpoint_fanout.unwrap_or(false)),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -245,6 +253,9 @@ pub async fn update(
     }
     if let Some(enrich) = patch.browser_enrichment {
         active.browser_enrichment = Set(enrich);
+    }
+    if let Some(fanout) = patch.meta_endpoint_fanout {
+        active.meta_endpoint_fanout = Set(fanout);
     }
     // Keeping the plan it has is no change, even when that plan is archived since
     // (tenants on an archived plan keep it).

@@ -32,6 +32,8 @@ mod leases;
 mod limits;
 mod logins;
 mod malformed;
+mod meta_endpoint;
+mod meta_sdk;
 mod privacy;
 mod queue;
 mod snapshot;

@@ -1,5 +1,5 @@
 //! Tenants: list with search, create, and one tenant's page — settings (plan, status,
-//! event id requirement, dedup window), API keys (issued key shown once; revoke),
+//! event id requirement, dedup window, Meta endpoint fanout), API keys (issued key shown once; revoke),
 //! destinations (create, new credentials, state and pause reason), usage with alerts,
 //! and diagnostics.
 
@@ -50,6 +50,7 @@ pub struct TenantView {
     status: String,
     require_event_id: bool,
     dedup_window_hours: i32,
+    meta_endpoint_fanout: bool,
 }
 
 #[derive(Template)]
@@ -218,6 +219,7 @@ pub async fn create(
         dedup_window_hours: None,
         dedup_alert_threshold: None,
         browser_enrichment: None,
+        meta_endpoint_fanout: None,
     };
     let txn = state.db.begin_write().await?;
     match tenants::create(&txn, input, state.clock.now_ms()).await {
@@ -272,6 +274,7 @@ async fn show_page(
             status: t.status,
             require_event_id: t.require_event_id,
             dedup_window_hours: t.dedup_window_hours,
+            meta_endpoint_fanout: t.meta_endpoint_fanout,
         },
         new_key,
         error,
@@ -335,6 +338,8 @@ pub struct SettingsPost {
     #[serde(default)]
     require_event_id: Vec<String>,
     dedup_window_hours: Option<String>,
+    #[serde(default)]
+    meta_endpoint_fanout: Vec<String>,
 }
 
 impl SettingsPost {
@@ -352,6 +357,7 @@ impl SettingsPost {
             status: self.status.as_deref().map(|s| s.trim().to_string()),
             require_event_id: checkbox("require_event_id", &self.require_event_id)?,
             dedup_window_hours: number("dedup_window_hours", self.dedup_window_hours.as_deref())?,
+            meta_endpoint_fanout: checkbox("meta_endpoint_fanout", &self.meta_endpoint_fanout)?,
             ..TenantPatch::default()
         })
     }

@@ -58,6 +58,7 @@ async fn tenant(db: &Db, now: i64) -> anyhow::Result<Uuid> {
         dedup_window_hours: None,
         dedup_alert_threshold: None,
         browser_enrichment: None,
+        meta_endpoint_fanout: None,
     };
     let t = kickin::tenants::create(&txn, input, now)
         .await

@@ -7,24 +7,30 @@ mod classify;
 mod client;
 pub mod names;
 mod needs;
+mod test_code;
 mod test_mode;
 
 use uuid::Uuid;
 
 pub use client::{MAX_BATCH, MetaClient, MetaTarget, RESEND_DEDUP_WINDOW_MS};
 pub use needs::MESSAGING_CHANNELS;
+pub use test_code::{POSTED_TEST_CODE, by_test_code};
 
-use super::send::Budget;
+use super::send::{Budget, deferred};
 use super::settings::Settings;
 use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
-use super::stored::by_test_code;
-use super::{Kind, StoredEvent};
+use super::{Destination, Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 
 /// Meta refuses events older than 7 days.
 pub const MAX_AGE_MS: i64 = 7 * MS_PER_DAY;
+
+/// Whether `destination` is the Meta pixel (dataset) `pixel_id`.
+pub fn is_pixel(destination: &Destination, pixel_id: &str) -> bool {
+    destination.kind == Kind::MetaCapi && destination.settings.pixel_id.as_deref() == Some(pixel_id)
+}
 
 pub struct Meta;
 
@@ -101,15 +107,20 @@ impl Sender for MetaClient {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
-            let default = target.settings.test_event_code.as_deref();
+            let own = target.settings.test_event_code.as_deref();
             let mut results = Vec::with_capacity(events.len());
-            for (code, group) in by_test_code(events, default) {
-                let target = MetaTarget {
+            // Meta takes one test code per request: one request (or more) per code.
+            for (code, group) in by_test_code(events, own) {
+                if !results.is_empty() && !budget.allows() {
+                    results.extend(group.iter().map(|(id, _)| (*id, deferred())));
+                    continue;
+                }
+                let meta_target = MetaTarget {
                     pixel_id: target.target(),
                     access_token: target.credential,
                     test_event_code: code,
                 };
-                results.extend(self.send_batch(&target, &group, budget).await);
+                results.extend(self.send_batch(&meta_target, &group, budget).await);
             }
             results
         })
