@@ -1,7 +1,5 @@
 //! `POST /v1/events` and `GET /v1/events/{event_id}`.
 
-use std::borrow::Cow;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
@@ -44,25 +42,22 @@ fn events_of(body: &Value) -> AppResult<&[Value]> {
     Ok(events)
 }
 
-/// The events, each given the request's top-level `test_event_code` unless it has its own.
-fn with_test_code<'b>(body: &Value, events: &'b [Value]) -> AppResult<Cow<'b, [Value]>> {
-    let code = match body.get("test_event_code") {
-        None | Some(Value::Null) => return Ok(Cow::Borrowed(events)),
-        Some(Value::String(code)) if !code.is_empty() && code.len() <= 64 => code,
+/// The request's top-level `test_event_code`, for each of its events without one.
+fn test_code_of(body: &Value) -> AppResult<Option<String>> {
+    match body.get("test_event_code") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(code))
+            if !code.is_empty()
+                && code.len() <= 64
+                && code.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            Ok(Some(code.clone()))
+        }
         Some(_) => {
             let message = "test_event_code must be a string of letters and digits";
-            return Err(
-                AppError::bad_request("invalid_body", message).with_field("test_event_code")
-            );
+            Err(AppError::bad_request("invalid_body", message).with_field("test_event_code"))
         }
-    };
-    let mut owned = events.to_vec();
-    for event in owned.iter_mut().filter_map(Value::as_object_mut) {
-        event
-            .entry("test_event_code")
-            .or_insert_with(|| Value::String(code.clone()));
     }
-    Ok(Cow::Owned(owned))
 }
 
 #[utoipa::path(post, path = "/v1/events", tag = "events",
@@ -77,11 +72,24 @@ pub async fn post_events(
 ) -> AppResult<HttpResponse> {
     key.require(Scope::Ingest)?;
     let body = read_json(payload, content_length(&req), state.config.max_body_bytes).await?;
-    let events = with_test_code(&body, events_of(&body)?)?;
+    let events = events_of(&body)?;
+    let routing = ingest::Routing {
+        test_event_code: test_code_of(&body)?,
+        ..ingest::Routing::default()
+    };
     let response = loop {
         let ctx = key.require(Scope::Ingest)?;
         let now = state.clock.now_ms();
-        match ingest::accept_events(&state.committer, &state.keys, ctx, &events, now).await? {
+        match ingest::accept_events(
+            &state.committer,
+            &state.keys,
+            ctx,
+            events,
+            routing.clone(),
+            now,
+        )
+        .await?
+        {
             Outcome::Done(Err(e)) => {
                 key.forget(&state);
                 return Err(e);

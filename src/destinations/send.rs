@@ -142,6 +142,26 @@ pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     value?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// Sends a claim one group per `test_event_code` (request-level at Meta and TikTok; the
+/// destination's `own` code wins, see `stored::by_test_code`) with `send`; a group the
+/// claim's budget has no room for after the first is deferred to the next claim, unsent.
+pub async fn per_test_code<'a>(
+    send: &(dyn Fn(Option<&'a str>, Vec<(Uuid, &'a StoredEvent)>) -> SendFuture<'a> + Sync),
+    events: &'a [(Uuid, &'a StoredEvent)],
+    own: Option<&'a str>,
+    budget: &Budget<'_>,
+) -> super::spec::Results {
+    let mut results = Vec::with_capacity(events.len());
+    for (code, group) in super::stored::by_test_code(events, own) {
+        if !results.is_empty() && !budget.allows() {
+            results.extend(group.iter().map(|(id, _)| (*id, deferred())));
+            continue;
+        }
+        results.extend(send(code, group).await);
+    }
+    results
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +177,72 @@ mod tests {
             None
         );
         assert_eq!(parse_retry_after(None), None);
+    }
+
+    fn stored(code: Option<&str>) -> StoredEvent {
+        let mut payload = serde_json::json!({"action_source": "website"});
+        if let Some(code) = code {
+            payload["test_event_code"] = serde_json::json!(code);
+        }
+        StoredEvent {
+            event_id: "e".into(),
+            event_name: "Purchase".into(),
+            event_time_ms: 1,
+            payload,
+            identifiers: Default::default(),
+            ga4_client_id: None,
+            ga4_user_id: None,
+            ga4_app_instance_id: None,
+            ga4_ip_override: None,
+            trace_context: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claim_split_by_test_code_sends_each_delivery_once_and_defers_what_time_leaves() {
+        let (live, a) = (stored(None), stored(Some("TEST1")));
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+        let claim = [(ids[0], &live), (ids[1], &a), (ids[2], &live), (ids[3], &a)];
+        let clock = crate::clock::Clock::system();
+        let sent = std::sync::Mutex::new(Vec::new());
+        let send = |code: Option<&str>, group: Vec<(Uuid, &StoredEvent)>| -> SendFuture<'_> {
+            sent.lock()
+                .unwrap()
+                .push((code.map(str::to_string), group.len()));
+            let results = group.iter().map(|(id, _)| (*id, deferred())).collect();
+            Box::pin(async move { results })
+        };
+        let open = Budget {
+            clock: &clock,
+            deadline_ms: i64::MAX,
+        };
+        let results = per_test_code(&send, &claim, None, &open).await;
+        let mut got: Vec<Uuid> = results.iter().map(|(id, _)| *id).collect();
+        got.sort();
+        assert_eq!(got, ids, "every delivery has exactly one result");
+        assert_eq!(
+            *sent.lock().unwrap(),
+            [(None, 2), (Some("TEST1".into()), 2)]
+        );
+
+        sent.lock().unwrap().clear();
+        let spent = Budget {
+            clock: &clock,
+            deadline_ms: 0,
+        };
+        let results = per_test_code(&send, &claim, None, &spent).await;
+        assert_eq!(results.len(), 4);
+        assert_eq!(
+            sent.lock().unwrap().len(),
+            1,
+            "only the first group goes once time is up"
+        );
+        let own = per_test_code(&send, &claim, Some("OWN"), &open).await;
+        assert_eq!(own.len(), 4);
+        assert_eq!(
+            sent.lock().unwrap().last(),
+            Some(&(Some("OWN".into()), 4)),
+            "the destination's code wins"
+        );
     }
 }

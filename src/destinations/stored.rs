@@ -26,7 +26,7 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The `test_event_code` the event was posted with (a destination's own code wins).
     pub fn test_event_code(&self) -> Option<&str> {
-        self.payload["test_event_code"].as_str()
+        self.payload[super::meta::POSTED_TEST_CODE].as_str()
     }
 }
 

@@ -46,9 +46,10 @@ pub struct Job {
 pub struct Routing {
     /// Only these of the tenant's destinations are considered (`None`: all of them).
     pub only: Option<Vec<Uuid>>,
-    /// A Meta `test_event_code` the request carried: stored with each of its events and
-    /// sent with them to Meta (see `destinations::meta::POSTED_TEST_CODE`).
-    pub meta_test_event_code: Option<String>,
+    /// The request's top-level `test_event_code`: stored with each of its events that
+    /// has none of its own, and sent with them to Meta and TikTok (see
+    /// `destinations::stored::by_test_code`).
+    pub test_event_code: Option<String>,
 }
 
 impl Routing {
@@ -64,9 +65,9 @@ impl Routing {
     }
 
     fn annotate(&self, event: &mut ValidatedEvent) {
-        if let Some(code) = &self.meta_test_event_code {
+        if let Some(code) = &self.test_event_code {
             let key = crate::destinations::meta::POSTED_TEST_CODE.to_string();
-            event.extra.insert(key, Value::String(code.clone()));
+            (event.extra.entry(key)).or_insert_with(|| Value::String(code.clone()));
         }
     }
 }
@@ -140,9 +141,10 @@ pub async fn accept_events(
     keys: &Keys,
     ctx: &TenantContext,
     raw_events: &[Value],
+    routing: Routing,
     now_ms: i64,
 ) -> AppResult<Outcome> {
-    let job = Job::parse(ctx, keys, raw_events, Routing::default(), now_ms);
+    let job = Job::parse(ctx, keys, raw_events, routing, now_ms);
     commit(committer, job).await
 }
 

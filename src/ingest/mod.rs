@@ -21,7 +21,7 @@ mod stored;
 mod summary;
 pub mod user_data;
 
-pub use accept::{Outcome, accept_events};
+pub use accept::{Outcome, Routing, accept_events};
 pub use committer::Committer;
 pub use event::{ParseContext, Rejection, ValidatedEvent, Warning};
 pub use response::IngestResponse;

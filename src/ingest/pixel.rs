@@ -44,7 +44,7 @@ pub fn routing(ctx: &TenantContext, pixel: Uuid, test_event_code: Option<&str>) 
     let fanout = ctx.meta_endpoint_fanout && test_event_code.is_none();
     Routing {
         only: (!fanout).then(|| vec![pixel]),
-        meta_test_event_code: test_event_code.map(str::to_string),
+        test_event_code: test_event_code.map(str::to_string),
     }
 }
 
@@ -98,7 +98,7 @@ mod tests {
         let pixel = Uuid::now_v7();
         let r = routing(&ctx(false), pixel, None);
         assert_eq!(r.only, Some(vec![pixel]));
-        assert_eq!(r.meta_test_event_code, None);
+        assert_eq!(r.test_event_code, None);
     }
 
     #[test]
@@ -107,6 +107,6 @@ mod tests {
         assert_eq!(routing(&ctx(true), pixel, None).only, None);
         let test = routing(&ctx(true), pixel, Some("TEST123"));
         assert_eq!(test.only, Some(vec![pixel]));
-        assert_eq!(test.meta_test_event_code.as_deref(), Some("TEST123"));
+        assert_eq!(test.test_event_code.as_deref(), Some("TEST123"));
     }
 }

@@ -16,7 +16,7 @@ pub use client::{MAX_BATCH, MetaClient, MetaTarget, RESEND_DEDUP_WINDOW_MS};
 pub use needs::MESSAGING_CHANNELS;
 pub use test_code::{POSTED_TEST_CODE, by_test_code};
 
-use super::send::{Budget, deferred};
+use super::send::{Budget, per_test_code};
 use super::settings::Settings;
 use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
 use super::{Destination, Kind, StoredEvent};
@@ -107,22 +107,17 @@ impl Sender for MetaClient {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
+            let send = move |code, group: Vec<_>| -> SendFuture<'a> {
+                Box::pin(async move {
+                    let meta_target = MetaTarget {
+                        test_event_code: code,
+                        ..meta_target(target)
+                    };
+                    self.send_batch(&meta_target, &group, budget).await
+                })
+            };
             let own = target.settings.test_event_code.as_deref();
-            let mut results = Vec::with_capacity(events.len());
-            // Meta takes one test code per request: one request (or more) per code.
-            for (code, group) in by_test_code(events, own) {
-                if !results.is_empty() && !budget.allows() {
-                    results.extend(group.iter().map(|(id, _)| (*id, deferred())));
-                    continue;
-                }
-                let meta_target = MetaTarget {
-                    pixel_id: target.target(),
-                    access_token: target.credential,
-                    test_event_code: code,
-                };
-                results.extend(self.send_batch(&meta_target, &group, budget).await);
-            }
-            results
+            per_test_code(&send, events, own, budget).await
         })
     }
 

@@ -13,10 +13,9 @@ use uuid::Uuid;
 
 pub use client::{MAX_BATCH, RESEND_DEDUP_WINDOW_MS, TiktokClient, TiktokTarget};
 
-use super::send::Budget;
+use super::send::{Budget, per_test_code};
 use super::settings::Settings;
 use super::spec::{EventFacts, Fields, SendFuture, Sender, Spec, Target, TestFuture};
-use super::stored::by_test_code;
 use super::{Kind, StoredEvent};
 use crate::clock::MS_PER_DAY;
 use crate::config::Config;
@@ -106,17 +105,17 @@ impl Sender for TiktokClient {
         budget: &'a Budget<'a>,
     ) -> SendFuture<'a> {
         Box::pin(async move {
-            let default = target.settings.test_event_code.as_deref();
-            let mut results = Vec::with_capacity(events.len());
-            for (code, group) in by_test_code(events, default) {
-                let target = TiktokTarget {
-                    pixel_code: target.target(),
-                    access_token: target.credential,
-                    test_event_code: code,
-                };
-                results.extend(self.send(&target, &group, budget).await);
-            }
-            results
+            let send = move |code, group: Vec<_>| -> SendFuture<'a> {
+                Box::pin(async move {
+                    let tiktok_target = TiktokTarget {
+                        test_event_code: code,
+                        ..tiktok_target(target)
+                    };
+                    self.send(&tiktok_target, &group, budget).await
+                })
+            };
+            let own = target.settings.test_event_code.as_deref();
+            per_test_code(&send, events, own, budget).await
         })
     }
 
