@@ -40,3 +40,4 @@ pub mod statistics;
 pub mod stats;
 pub mod telemetry;
 pub mod tenants;
+pub mod whole;

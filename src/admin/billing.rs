@@ -1,5 +1,6 @@
 //! `/admin/api/billing/runs` and `/admin/api/invoices` (with the reconciliation CSV).
 
+use crate::api::body::Body;
 use actix_web::{HttpResponse, web};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
@@ -16,6 +17,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RunIn {
     /// A month that has ended, `YYYY-MM`.
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub period: String,
 }
 
@@ -25,7 +27,7 @@ pub struct RunIn {
 pub async fn create_run(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<RunIn>,
+    body: Body<RunIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let report = run::run(
@@ -52,8 +54,10 @@ pub async fn create_run(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct InvoiceQuery {
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub period: Option<String>,
     pub tenant_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! `/admin/api/tenants/{id}/browser-keys`, `/admin/api/browser-keys/{id}` and
 //! `/admin/api/tenants/{id}/dedup/report`: the operator's view of a tenant's browser side.
 
+use crate::api::body::Body;
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
@@ -33,7 +34,7 @@ pub async fn create_browser_key(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<BrowserKeyIn>,
+    body: Body<BrowserKeyIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let txn = state.db.begin_write().await?;

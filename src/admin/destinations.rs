@@ -2,6 +2,7 @@
 //! `/admin/api/destinations/{id}`, `…/{id}/test`): the same domain services as the
 //! customer API.
 
+use crate::api::body::Body;
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
@@ -35,7 +36,7 @@ pub async fn create_destination(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<DestinationIn>,
+    body: Body<DestinationIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let txn = state.db.begin_write().await?;
@@ -70,7 +71,7 @@ pub async fn update_destination(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<DestinationPatch>,
+    body: Body<DestinationPatch>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let current = destinations::get_any(&state.db.conn, *id).await?;

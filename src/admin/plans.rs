@@ -1,5 +1,6 @@
 //! `/admin/api/plans`.
 
+use crate::api::body::Body;
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
@@ -25,7 +26,7 @@ pub async fn list_plans(
 pub async fn create_plan(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<PlanIn>,
+    body: Body<PlanIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let txn = state.db.begin_write().await?;
@@ -57,7 +58,7 @@ pub async fn update_plan(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<PlanPatch>,
+    body: Body<PlanPatch>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let txn = state.db.begin_write().await?;

@@ -1,6 +1,7 @@
 //! `POST /admin/api/session`: email + password → session token (refused while the
 //! address or account is locked); `DELETE /admin/api/session`: ends the session.
 
+use crate::api::body::Body;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +65,7 @@ pub async fn sign_in(
 pub async fn create_session(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<SessionIn>,
+    body: Body<SessionIn>,
 ) -> AppResult<HttpResponse> {
     let started = sign_in(&state, &req, &body.email, &body.password).await?;
     Ok(HttpResponse::Ok().json(SessionOut {

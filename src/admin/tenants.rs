@@ -1,5 +1,6 @@
 //! `/admin/api/tenants`, their API keys and diagnostics.
 
+use crate::api::body::Body;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -15,6 +16,7 @@ use crate::tenants::{self, TenantIn, TenantOut, TenantPatch, api_keys};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TenantListQuery {
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     pub cursor: Option<String>,
     /// Part of the tenant name.
@@ -41,7 +43,7 @@ pub async fn list_tenants(
 pub async fn create_tenant(
     admin: Admin,
     state: web::Data<AppState>,
-    body: web::Json<TenantIn>,
+    body: Body<TenantIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let txn = state.db.begin_write().await?;
@@ -74,7 +76,7 @@ pub async fn update_tenant(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<TenantPatch>,
+    body: Body<TenantPatch>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let txn = state.db.begin_write().await?;
@@ -113,7 +115,7 @@ pub async fn issue_api_key(
     admin: Admin,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<api_keys::ApiKeyIn>,
+    body: Body<api_keys::ApiKeyIn>,
 ) -> AppResult<HttpResponse> {
     admin.require_write()?;
     let txn = state.db.begin_write().await?;

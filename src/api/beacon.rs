@@ -140,7 +140,8 @@ fn check_content_type(req: &HttpRequest) -> AppResult<()> {
     }
 }
 
-#[utoipa::path(post, path = "/v1/browser/events", tag = "browser", params(KeyQuery),
+#[utoipa::path(post, path = "/v1/browser/events", tag = "browser",
+    params(("key" = String, Query, description = "the browser key (`pk_…`)")),
     request_body(content = String, description = "{\"events\": [Observation]} as JSON or text/plain"),
     responses((status = 204), (status = 400), (status = 401), (status = 403), (status = 413), (status = 429)))]
 pub async fn post_beacon(

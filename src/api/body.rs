@@ -57,3 +57,44 @@ pub fn content_length(req: &actix_web::HttpRequest) -> Option<usize> {
         .parse()
         .ok()
 }
+
+/// A JSON body deserialized into `T` after whole numbers written with a fraction (`3.0`)
+/// become integers: JSON Schema counts `3.0` as an integer, so a client generated from
+/// the OpenAPI document may send it for an integer field. Limits and errors are
+/// `web::Json`'s (413, 400 naming the field).
+pub struct Body<T>(pub T);
+
+impl<T> Body<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Body<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Body<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let json = web::Json::<Value>::from_request(req, payload);
+        Box::pin(async move {
+            let mut value = json.await?.into_inner();
+            crate::whole::normalize(&mut value);
+            T::deserialize(value).map(Body).map_err(|e| {
+                let message = e.to_string();
+                let mut error = AppError::bad_request("invalid_body", message.clone());
+                error.field = super::errors::field_in(&message);
+                error.into()
+            })
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! `/v1/browser-keys` (scope `manage`): a tenant's public browser keys; and
 //! `GET /v1/dedup/report` (scope `read`).
 
+use crate::api::body::Body;
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
@@ -30,7 +31,7 @@ pub async fn list_browser_keys(
 pub async fn create_browser_key(
     key: ApiKey,
     state: web::Data<AppState>,
-    body: web::Json<BrowserKeyIn>,
+    body: Body<BrowserKeyIn>,
 ) -> AppResult<HttpResponse> {
     let ctx = key.require(Scope::Manage)?;
     let txn = state.db.begin_write().await?;

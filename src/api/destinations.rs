@@ -1,5 +1,6 @@
 //! `/v1/destinations` (scope `manage`): a tenant manages its own destinations.
 
+use crate::api::body::Body;
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
@@ -28,7 +29,7 @@ pub async fn list_destinations(
 pub async fn create_destination(
     key: ApiKey,
     state: web::Data<AppState>,
-    body: web::Json<DestinationIn>,
+    body: Body<DestinationIn>,
 ) -> AppResult<HttpResponse> {
     let ctx = key.require(Scope::Manage)?;
     let now = state.clock.now_ms();
@@ -60,7 +61,7 @@ pub async fn update_destination(
     key: ApiKey,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<DestinationPatch>,
+    body: Body<DestinationPatch>,
 ) -> AppResult<HttpResponse> {
     let ctx = key.require(Scope::Manage)?;
     let current = destinations::get(&state.db.conn, ctx.tenant_id, *id).await?;

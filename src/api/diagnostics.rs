@@ -14,6 +14,7 @@ use crate::tenants::Scope;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PeriodQuery {
     /// `YYYY-MM`; the current month when absent.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub period: Option<String>,
 }
 

@@ -46,7 +46,7 @@ impl ResponseError for AppError {
 }
 
 /// The member named in a serde message (`missing field \`name\``), if any.
-fn field_in(message: &str) -> Option<String> {
+pub(crate) fn field_in(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
     Some(message[start..end].to_string())
@@ -94,8 +94,19 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
     AppError::not_found("resource").into()
 }
 
-pub async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::not_found("route"))
+/// Nothing is routed here: 405 with `Allow` when the path is a documented one asked with
+/// another method, else 404.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let Some(allowed) = crate::openapi::allowed_methods(req.path()) else {
+        return Err(AppError::not_found("route"));
+    };
+    let allow = allowed.join(", ");
+    Ok(HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allow.clone()))
+        .json(json!({"error": {
+            "code": "method_not_allowed",
+            "message": format!("{} is not allowed here; allowed: {allow}", req.method()),
+        }})))
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ fn observation(i: usize, value: &Value) -> AppResult<Observation> {
     }
     let ts_ms = obj
         .get("ts_ms")
-        .and_then(Value::as_i64)
+        .and_then(crate::whole::whole)
         .filter(|ts| (1..MAX_TS_MS).contains(ts))
         .ok_or_else(|| bad(at("ts_ms"), "ts_ms must be the time in milliseconds"))?;
     Ok(Observation {

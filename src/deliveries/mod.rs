@@ -18,10 +18,12 @@ use crate::states::DeliveryStatus;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct DeliveryFilter {
     /// `pending`, `succeeded`, `failed`, `dead`, `paused` or `unconfirmed`.
+    #[param(pattern = "^(pending|succeeded|failed|dead|paused|unconfirmed)$")]
     pub status: Option<String>,
     pub destination_id: Option<Uuid>,
     /// Admin routes only.
     pub tenant_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
     pub cursor: Option<String>,
 }

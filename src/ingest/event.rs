@@ -122,11 +122,9 @@ impl<'a> Fields<'a> {
     pub fn integer(&self, key: &str) -> Result<Option<i64>, Rejection> {
         match self.obj.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
+            Some(v) => crate::whole::whole(v)
                 .map(Some)
                 .ok_or_else(|| self.invalid(key, format!("{key} must be a whole number"))),
-            Some(_) => Err(self.invalid(key, format!("{key} must be a whole number"))),
         }
     }
     pub fn object(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, Rejection> {
@@ -223,8 +221,7 @@ fn parse_event_time(f: &Fields, now_ms: i64) -> Result<i64, Rejection> {
         None | Some(Value::Null) => {
             return Err(f.reject("event_time", "missing_field", "event_time is required"));
         }
-        Some(Value::Number(n)) => n.as_i64(),
-        Some(_) => None,
+        Some(v) => crate::whole::whole(v),
     };
     let seconds = seconds
         .filter(|s| *s > 0 && *s < 100_000_000_000)
