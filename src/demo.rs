@@ -64,6 +64,7 @@ pub async fn seed(state: &AppState, base: &str) -> anyhow::Result<()> {
         dedup_alert_threshold: None,
         browser_enrichment: None,
         meta_endpoint_fanout: None,
+        consent_policy: None,
     };
     let tenant = tenants::create(&txn, tenant_in, now).await.map_err(fail)?;
     let scopes = vec!["ingest".into(), "read".into(), "manage".into()];

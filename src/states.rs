@@ -147,6 +147,36 @@ impl SyncStatus {
     pub const UNSYNCED: [Self; 3] = [Self::Pending, Self::Failed, Self::NotConfigured];
 }
 
+/// What a tenant does with the visitor's consent (`consent_policy`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ConsentPolicy {
+    /// Every event goes everywhere as given; GA4 gets its consent.
+    #[default]
+    Forward,
+    /// Events without `ad_user_data: granted` skip advertising destinations.
+    Enforce,
+}
+
 /// Every value, its text (`as_str`) and back (`parse`), from the one list of variants.
 macro_rules! stored_as_text {
     ($($t:ty),*) => {$(
@@ -163,7 +193,13 @@ macro_rules! stored_as_text {
         }
     )*};
 }
-stored_as_text!(DeliveryStatus, DestinationState, LimitMode, SyncStatus);
+stored_as_text!(
+    DeliveryStatus,
+    DestinationState,
+    LimitMode,
+    SyncStatus,
+    ConsentPolicy
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Per-tenant, per-day counters of what ingest decided (accepted, duplicates, skips by
-//! reason, rejections by code, warnings, case mismatches by name), and the report built
-//! from them for `GET /v1/diagnostics`. Counters are summed in memory per request and
+//! reason, rejections by code, warnings, case mismatches by name, match keys by kind),
+//! and the report built from them for `GET /v1/diagnostics`. Counters are summed in memory per request and
 //! upserted in the request's transaction, so they commit exactly when the events do.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +9,8 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use uuid::Uuid;
+
+use super::match_keys::{KindMatchKeys, Tally};
 
 /// Counter key: (code, destination id or "", detail or "").
 pub type CounterKey = (String, String, String);
@@ -110,6 +112,9 @@ pub struct DiagnosticsReport {
     pub skips: BTreeMap<String, i64>,
     pub destinations: Vec<DestinationDiagnostics>,
     pub event_name_case_mismatches: Vec<CaseMismatch>,
+    /// Per destination kind, over the period's events queued for it: the share of
+    /// events carrying each match key and an estimate of Meta's match quality.
+    pub match_keys: BTreeMap<String, KindMatchKeys>,
 }
 
 /// Sums a tenant's counters over a month (`YYYY-MM`).
@@ -131,11 +136,13 @@ pub async fn report(
         ..Default::default()
     };
     let mut by_destination: BTreeMap<String, DestinationDiagnostics> = BTreeMap::new();
+    let mut match_keys = Tally::default();
     for row in db.query_all(&select).await? {
         let code: String = row.try_get("", "code")?;
         let destination: String = row.try_get("", "destination_id")?;
         let detail: String = row.try_get("", "detail")?;
         let total: i64 = row.try_get("", "total")?;
+        match_keys.add(&code, &detail, total);
         apply(
             &mut report,
             &mut by_destination,
@@ -151,6 +158,7 @@ pub async fn report(
             .insert(status, n);
     }
     report.destinations = by_destination.into_values().collect();
+    report.match_keys = match_keys.report();
     let seen = report.events.accepted + report.events.duplicate;
     report.duplicate_rate = if seen == 0 {
         0.0

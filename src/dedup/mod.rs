@@ -1,4 +1,5 @@
-//! Deduplication keys and the diagnostics they feed.
+//! Deduplication keys and the diagnostics they feed (match keys among them).
 
 pub mod diagnostics;
 pub mod keys;
+pub mod match_keys;

@@ -113,6 +113,9 @@ pub trait Spec: Sync {
     fn max_age_ms(&self) -> i64;
     /// Deliveries one claim takes (and one batch sends at most).
     fn claim_limit(&self) -> u64;
+    /// Whether the destination uses events for advertising, so that a tenant enforcing
+    /// consent sends it only events with `ad_user_data` granted.
+    fn needs_ad_consent(&self) -> bool;
     /// Why a destination with `settings` cannot take the event, if it cannot.
     fn skip_reason(&self, event: &EventFacts, settings: &Settings) -> Option<&'static str>;
     /// How long after an attempt that may have arrived the destination still drops a

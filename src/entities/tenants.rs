@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::states::ConsentPolicy;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
 pub struct Model {
@@ -17,6 +19,8 @@ pub struct Model {
     pub browser_enrichment: bool,
     /// Events posted to the Meta-compatible endpoint also go to the other destinations.
     pub meta_endpoint_fanout: bool,
+    /// `forward` or `enforce` (advertising destinations only with ad_user_data granted).
+    pub consent_policy: ConsentPolicy,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -19,6 +19,7 @@ use crate::crypto::Keys;
 use crate::dedup::keys::DedupKey;
 use crate::destinations::Destination;
 use crate::error::AppResult;
+use crate::states::ConsentPolicy;
 use crate::tenants::TenantContext;
 
 /// One valid event of a request with its stored forms, computed before the commit.
@@ -191,6 +192,7 @@ pub(super) fn plan<'a>(
     index: usize,
     parsed: &'a Result<Parsed, Rejection>,
     dests: &[Destination],
+    policy: ConsentPolicy,
     now_ms: i64,
 ) -> Result<Planned<'a>, Rejection> {
     let parsed = parsed.as_ref().map_err(Clone::clone)?;
@@ -199,7 +201,7 @@ pub(super) fn plan<'a>(
     }
     let targets = dests
         .iter()
-        .map(|d| match decide(&parsed.event, d, now_ms) {
+        .map(|d| match decide(&parsed.event, d, policy, now_ms) {
             Decision::Candidate => Target::Candidate,
             Decision::Skipped(reason) => Target::Skipped(reason),
         })

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::event::ValidatedEvent;
 use crate::destinations::{Destination, EventFacts};
+use crate::states::ConsentPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -27,8 +28,13 @@ pub fn facts(event: &ValidatedEvent) -> EventFacts<'_> {
     }
 }
 
-/// Decides one destination for one event.
-pub fn decide(event: &ValidatedEvent, destination: &Destination, now_ms: i64) -> Decision {
+/// Decides one destination for one event under the tenant's consent policy.
+pub fn decide(
+    event: &ValidatedEvent,
+    destination: &Destination,
+    policy: ConsentPolicy,
+    now_ms: i64,
+) -> Decision {
     if event
         .destinations
         .as_ref()
@@ -43,6 +49,12 @@ pub fn decide(event: &ValidatedEvent, destination: &Destination, now_ms: i64) ->
     // The same limit the worker applies: never queue what it would not send.
     if event.event_time_ms() < spec.too_old_before(now_ms) {
         return Decision::Skipped("too_old");
+    }
+    if policy == ConsentPolicy::Enforce
+        && spec.needs_ad_consent()
+        && !event.consent.ad_user_data_granted()
+    {
+        return Decision::Skipped("consent_denied");
     }
     match spec.skip_reason(&facts(event), &destination.settings) {
         Some(reason) => Decision::Skipped(reason),

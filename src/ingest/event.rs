@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+pub use super::consent::Consent;
 pub use super::ga4_fields::Ga4Fields;
 use super::user_data::{self, UserData};
 use crate::clock::{MS_PER_HOUR, rfc3339};
@@ -22,7 +23,7 @@ const ACTION_SOURCES: [&str; 9] = [
     "business_messaging",
     "other",
 ];
-const KNOWN_FIELDS: [&str; 19] = [
+const KNOWN_FIELDS: [&str; 20] = [
     "event_id",
     "event_name",
     "event_time",
@@ -42,6 +43,7 @@ const KNOWN_FIELDS: [&str; 19] = [
     "app_data",
     "messaging_channel",
     "test_event_code",
+    "consent",
 ];
 /// Events further ahead than this are rejected (clock skew allowance).
 pub const MAX_FUTURE_MS: i64 = 10 * 60 * 1000;
@@ -74,6 +76,8 @@ pub struct ValidatedEvent {
     pub custom_data: Option<Map<String, Value>>,
     pub ga4: Ga4Fields,
     pub destinations: Option<Vec<Uuid>>,
+    /// The visitor's consent, as given.
+    pub consent: Consent,
     /// Other Meta server-event fields passed through as sent.
     pub extra: BTreeMap<String, Value>,
     pub warnings: Vec<Warning>,
@@ -194,6 +198,10 @@ impl ValidatedEvent {
             None => Ga4Fields::default(),
         };
         let destinations = parse_destinations(&f)?;
+        let consent = match f.object("consent")? {
+            Some(obj) => super::consent::parse(&f.nested("consent", obj))?,
+            None => Consent::default(),
+        };
         let extra = super::meta_fields::parse(&f)?;
         let warnings = warnings_for(&event_name, event_time, ctx.now_ms);
         Ok(ValidatedEvent {
@@ -206,6 +214,7 @@ impl ValidatedEvent {
             custom_data,
             ga4,
             destinations,
+            consent,
             extra,
             warnings,
         })

@@ -129,7 +129,7 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
             .as_deref()
             .unwrap_or_else(|| of_tenant(&tenant_id));
         let mut planned: Vec<_> = (job.events.iter().enumerate())
-            .map(|(i, parsed)| plan(i, parsed, dests, now_ms))
+            .map(|(i, parsed)| plan(i, parsed, dests, job.ctx.consent_policy, now_ms))
             .collect();
         let expires_at = now_ms + i64::from(job.ctx.dedup_window_hours) * MS_PER_HOUR;
         for (key, event_row_id) in first_occurrences(&mut planned, dests, &mut seen) {

@@ -5,10 +5,12 @@
 
 pub mod accept;
 pub mod committer;
+pub mod consent;
 mod custom_data;
 pub mod decide;
 pub mod event;
 mod ga4_fields;
+mod ga4_user_data;
 mod group;
 mod limit;
 pub mod lookup;

@@ -90,6 +90,7 @@ mod tests {
             dedup_window_hours: 168,
             plan_id: None,
             meta_endpoint_fanout: fanout,
+            consent_policy: Default::default(),
         }
     }
 

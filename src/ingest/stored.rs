@@ -31,6 +31,9 @@ pub fn payload(event: &ValidatedEvent) -> Value {
     if !ga4.is_empty() {
         payload.insert("ga4".into(), Value::Object(ga4));
     }
+    if !event.consent.is_empty() {
+        payload.insert("consent".into(), event.consent.to_json());
+    }
     for (key, value) in &event.extra {
         payload.insert(key.clone(), value.clone());
     }

@@ -7,6 +7,7 @@ use super::accept::{Planned, Target, is_queued};
 use super::event::{Rejection, Warning};
 use super::response::{DeliveryResult, ErrorBody, EventResult, IngestResponse};
 use crate::dedup::diagnostics::Counters;
+use crate::dedup::match_keys;
 use crate::destinations::Destination;
 
 fn event_status(targets: &[Target]) -> &'static str {
@@ -52,6 +53,13 @@ pub(super) fn count_into(
                 c.add("event_name_case", None, &p.event().event_name);
             }
         }
+        let mut kinds: Vec<&str> = (p.targets.iter().zip(dests))
+            .filter(|(target, _)| is_queued(target))
+            .map(|(_, dest)| dest.kind.as_str())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        match_keys::count(c, p.event(), &kinds);
         for (target, dest) in p.targets.iter().zip(dests) {
             match target {
                 Target::Queued(_) => c.add("queued", Some(dest.id()), ""),

@@ -39,8 +39,8 @@ pub struct UserData {
     pub hashed: BTreeMap<String, Value>,
     /// Unhashed identifiers, to be sealed at rest.
     pub identifiers: BTreeMap<String, String>,
-    /// The same fields hashed under another destination's rules (`ph_e164`), for raw
-    /// values only.
+    /// The same fields hashed under another destination's rules: `ph_e164` (TikTok,
+    /// raw values only) and `ga4_user_data` (Google's `user_data` object).
     pub alt_hashed: BTreeMap<String, Value>,
 }
 
@@ -73,6 +73,9 @@ pub(super) fn parse(f: &Fields) -> Result<UserData, Rejection> {
     }
     if let Some(e164) = f.obj.get("ph").and_then(|v| e164_hashes(v, &ctx)) {
         data.alt_hashed.insert("ph_e164".into(), e164);
+    }
+    if let Some(ga4) = super::ga4_user_data::hashes(f.obj, &ctx) {
+        data.alt_hashed.insert("ga4_user_data".into(), ga4);
     }
     for key in PLAIN_KEYS {
         if let Some(value) = f.string(key, 1024)? {

@@ -40,6 +40,7 @@ impl KeyState {
             dedup_window_hours: tenant.dedup_window_hours,
             plan_id: tenant.plan_id,
             meta_endpoint_fanout: tenant.meta_endpoint_fanout,
+            consent_policy: tenant.consent_policy,
         })
     }
 
@@ -153,6 +154,7 @@ mod tests {
             dedup_window_hours: 48,
             plan_id: None,
             meta_endpoint_fanout: false,
+            consent_policy: Default::default(),
         }
     }
 

@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
+use crate::states::ConsentPolicy;
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
@@ -41,6 +43,8 @@ pub struct TenantContext {
     pub plan_id: Option<Uuid>,
     /// Events posted to the Meta-compatible endpoint also go to the other destinations.
     pub meta_endpoint_fanout: bool,
+    /// Whether advertising destinations need `ad_user_data: granted`.
+    pub consent_policy: ConsentPolicy,
 }
 
 impl TenantContext {

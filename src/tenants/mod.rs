@@ -23,6 +23,7 @@ use crate::entities::tenants;
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::page::{Page, PageRequest};
 use crate::plans;
+use crate::states::ConsentPolicy;
 
 pub use context::{Scope, TenantContext};
 
@@ -47,6 +48,9 @@ pub struct TenantIn {
     /// Events posted to the Meta-compatible endpoint (`/{version}/{pixel_id}/events`)
     /// also go to the tenant's other destinations; default false (that pixel only).
     pub meta_endpoint_fanout: Option<bool>,
+    /// `forward` (default) or `enforce`: events without `ad_user_data: granted` skip
+    /// Meta and TikTok (`consent_denied`).
+    pub consent_policy: Option<ConsentPolicy>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -61,6 +65,7 @@ pub struct TenantPatch {
     pub dedup_alert_threshold: Option<f64>,
     pub browser_enrichment: Option<bool>,
     pub meta_endpoint_fanout: Option<bool>,
+    pub consent_policy: Option<ConsentPolicy>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -75,6 +80,8 @@ pub struct TenantOut {
     pub browser_enrichment: bool,
     /// Events posted to the Meta-compatible endpoint also go to the other destinations.
     pub meta_endpoint_fanout: bool,
+    /// `forward` or `enforce`.
+    pub consent_policy: ConsentPolicy,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -91,6 +98,7 @@ impl From<tenants::Model> for TenantOut {
             dedup_alert_threshold: f64::from(m.dedup_alert_threshold_bp) / 10_000.0,
             browser_enrichment: m.browser_enrichment,
             meta_endpoint_fanout: m.meta_endpoint_fanout,
+            consent_policy: m.consent_policy,
             created_at: rfc3339(m.created_at),
             updated_at: rfc3339(m.updated_at),
         }
@@ -180,6 +188,7 @@ pub async fn create(txn: &WriteTxn, input: TenantIn, now: i64) -> AppResult<tena
         dedup_alert_threshold_bp: Set(threshold_bp),
         browser_enrichment: Set(input.browser_enrichment.unwrap_or(false)),
         meta_endpoint_fanout: Set(input.meta_endpoint_fanout.unwrap_or(false)),
+        consent_policy: Set(input.consent_policy.unwrap_or_default()),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -256,6 +265,9 @@ pub async fn update(
     }
     if let Some(fanout) = patch.meta_endpoint_fanout {
         active.meta_endpoint_fanout = Set(fanout);
+    }
+    if let Some(policy) = patch.consent_policy {
+        active.consent_policy = Set(policy);
     }
     // Keeping the plan it has is no change, even when that plan is archived since
     // (tenants on an archived plan keep it).

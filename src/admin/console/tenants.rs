@@ -22,6 +22,7 @@ use crate::metering::usage::{self, Usage};
 use crate::page::{PageQuery, PageRequest};
 use crate::plans;
 use crate::state::AppState;
+use crate::states::ConsentPolicy;
 use crate::tenants::{self, TenantIn, TenantOut, TenantPatch, api_keys};
 
 pub struct TenantRow {
@@ -51,6 +52,7 @@ pub struct TenantView {
     require_event_id: bool,
     dedup_window_hours: i32,
     meta_endpoint_fanout: bool,
+    consent_policy: &'static str,
 }
 
 #[derive(Template)]
@@ -220,6 +222,7 @@ pub async fn create(
         dedup_alert_threshold: None,
         browser_enrichment: None,
         meta_endpoint_fanout: None,
+        consent_policy: None,
     };
     let txn = state.db.begin_write().await?;
     match tenants::create(&txn, input, state.clock.now_ms()).await {
@@ -275,6 +278,7 @@ async fn show_page(
             require_event_id: t.require_event_id,
             dedup_window_hours: t.dedup_window_hours,
             meta_endpoint_fanout: t.meta_endpoint_fanout,
+            consent_policy: t.consent_policy.as_str(),
         },
         new_key,
         error,
@@ -340,6 +344,7 @@ pub struct SettingsPost {
     dedup_window_hours: Option<String>,
     #[serde(default)]
     meta_endpoint_fanout: Vec<String>,
+    consent_policy: Option<String>,
 }
 
 impl SettingsPost {
@@ -358,9 +363,22 @@ impl SettingsPost {
             require_event_id: checkbox("require_event_id", &self.require_event_id)?,
             dedup_window_hours: number("dedup_window_hours", self.dedup_window_hours.as_deref())?,
             meta_endpoint_fanout: checkbox("meta_endpoint_fanout", &self.meta_endpoint_fanout)?,
+            consent_policy: consent_policy(self.consent_policy.as_deref())?,
             ..TenantPatch::default()
         })
     }
+}
+
+fn consent_policy(posted: Option<&str>) -> Result<Option<ConsentPolicy>, AppError> {
+    let Some(posted) = posted.map(str::trim) else {
+        return Ok(None);
+    };
+    ConsentPolicy::parse(posted).map(Some).ok_or_else(|| {
+        AppError::invalid(
+            "consent_policy",
+            "consent_policy must be forward or enforce",
+        )
+    })
 }
 
 pub async fn update(

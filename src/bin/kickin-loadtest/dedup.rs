@@ -59,6 +59,7 @@ async fn tenant(db: &Db, now: i64) -> anyhow::Result<Uuid> {
         dedup_alert_threshold: None,
         browser_enrichment: None,
         meta_endpoint_fanout: None,
+        consent_policy: None,
     };
     let t = kickin::tenants::create(&txn, input, now)
         .await

@@ -79,24 +79,53 @@ pub fn event(e: &StoredEvent) -> Value {
 /// The request-level hints GA4 takes once per request, as stored with the event.
 const HINTS: [&str; 3] = ["user_properties", "user_location", "device"];
 
-/// The event's request-level hints (and `ip_override`) as one comparable key: events
-/// share a request only when these are the same.
-pub fn hints_key(e: &StoredEvent) -> String {
-    let mut key = Map::new();
+/// The visitor's consent as GA4 takes it (`GRANTED`/`DENIED`), when the event has one.
+fn consent(e: &StoredEvent) -> Option<Value> {
+    let given = e.payload.get("consent")?.as_object()?;
+    let upper: Map<String, Value> = given
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), json!(v.as_str()?.to_ascii_uppercase()))))
+        .collect();
+    (!upper.is_empty()).then_some(Value::Object(upper))
+}
+
+/// The hashed user-provided data GA4 takes (Google's normalization, computed at ingest).
+fn user_data(e: &StoredEvent) -> Option<Value> {
+    let data = e.payload["alt_hashes"].get("ga4_user_data")?;
+    data.as_object().filter(|o| !o.is_empty())?;
+    Some(data.clone())
+}
+
+/// Everything GA4 takes once per request: the hints, `ip_override`, the consent and the
+/// user-provided data.
+fn request_level(e: &StoredEvent) -> Map<String, Value> {
+    let mut out = Map::new();
     for hint in HINTS {
         if let Some(v) = e.payload["ga4"].get(hint) {
-            key.insert(hint.into(), v.clone());
+            out.insert(hint.into(), v.clone());
         }
     }
     if let Some(ip) = &e.ga4_ip_override {
-        key.insert("ip_override".into(), json!(ip));
+        out.insert("ip_override".into(), json!(ip));
     }
-    Value::Object(key).to_string()
+    if let Some(consent) = consent(e) {
+        out.insert("consent".into(), consent);
+    }
+    if let Some(user_data) = user_data(e) {
+        out.insert("user_data".into(), user_data);
+    }
+    out
+}
+
+/// The event's request-level fields as one comparable key: events share a request only
+/// when these are the same (so events with different consent never share one).
+pub fn hints_key(e: &StoredEvent) -> String {
+    Value::Object(request_level(e)).to_string()
 }
 
 /// A request for events sharing one id (`client_id` of a web stream or
 /// `app_instance_id` of an app stream, named by `id_key`), `user_id`, event time and
-/// request-level hints.
+/// request-level fields (hints, consent, user-provided data).
 pub fn request(id_key: &str, id: &str, user_id: Option<&str>, events: &[&StoredEvent]) -> Value {
     let mut body = Map::new();
     body.insert(id_key.into(), json!(id));
@@ -107,14 +136,7 @@ pub fn request(id_key: &str, id: &str, user_id: Option<&str>, events: &[&StoredE
         body.insert("user_id".into(), json!(user_id));
     }
     if let Some(e) = first {
-        for hint in HINTS {
-            if let Some(v) = e.payload["ga4"].get(hint) {
-                body.insert(hint.into(), v.clone());
-            }
-        }
-        if let Some(ip) = &e.ga4_ip_override {
-            body.insert("ip_override".into(), json!(ip));
-        }
+        body.extend(request_level(e));
     }
     body.insert("events".into(), events.iter().map(|e| event(e)).collect());
     Value::Object(body)

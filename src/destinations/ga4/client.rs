@@ -79,7 +79,7 @@ pub fn classify(status: u16, retry_after: Option<&str>, attempt: &mut Attempt) -
 
 impl Ga4Client {
     /// Sends events grouped by what a request holds once (the stream's id for the
-    /// event, user_id, event time and the request-level hints) in requests of ≤ 25;
+    /// event, user_id, event time and the request-level fields: hints, consent, user data) in requests of ≤ 25;
     /// requests the claim's budget has no room for are deferred, unsent.
     pub async fn send_groups(
         &self,

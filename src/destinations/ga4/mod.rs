@@ -73,6 +73,10 @@ impl Spec for Ga4 {
     fn claim_limit(&self) -> u64 {
         CLAIM_LIMIT
     }
+    /// GA4 is analytics: it receives the consent itself and applies it.
+    fn needs_ad_consent(&self) -> bool {
+        false
+    }
     fn skip_reason(&self, event: &EventFacts, settings: &Settings) -> Option<&'static str> {
         let app_stream = settings.firebase_app_id.is_some();
         if app_stream && !event.has_ga4_app_instance_id {

@@ -71,6 +71,10 @@ impl Spec for Meta {
     fn claim_limit(&self) -> u64 {
         MAX_BATCH as u64
     }
+    /// Meta uses events for ad delivery and attribution.
+    fn needs_ad_consent(&self) -> bool {
+        true
+    }
     fn skip_reason(&self, event: &EventFacts, _settings: &Settings) -> Option<&'static str> {
         if !event.has_user_data {
             Some("missing_user_data")

@@ -67,6 +67,10 @@ impl Spec for Tiktok {
     fn claim_limit(&self) -> u64 {
         MAX_BATCH as u64
     }
+    /// TikTok uses events for ad delivery and attribution.
+    fn needs_ad_consent(&self) -> bool {
+        true
+    }
     fn skip_reason(&self, event: &EventFacts, _settings: &Settings) -> Option<&'static str> {
         if event.action_source != "website" {
             // A pixel takes web events; app and offline events need other event sources.

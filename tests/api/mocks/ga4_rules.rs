@@ -111,7 +111,95 @@ pub fn request_fields(body: &Value) -> Vec<Value> {
             "ip_override must be an IP address".into(),
         ));
     }
+    out.extend(consent(body.get("consent")));
+    out.extend(user_data(body.get("user_data")));
     out
+}
+
+/// `consent` as Google's reference has it: only `ad_user_data` and
+/// `ad_personalization`, each `GRANTED` or `DENIED` (spec §4.2, §6.8).
+pub fn consent(consent: Option<&Value>) -> Vec<Value> {
+    let Some(consent) = consent else {
+        return Vec::new();
+    };
+    let Some(members) = consent.as_object() else {
+        return vec![message(
+            "consent",
+            "VALUE_INVALID",
+            "consent must be an object".into(),
+        )];
+    };
+    let mut out = Vec::new();
+    for (key, value) in members {
+        let path = format!("consent.{key}");
+        if !["ad_user_data", "ad_personalization"].contains(&key.as_str()) {
+            out.push(message(
+                &path,
+                "NAME_INVALID",
+                format!("unknown field [{key}]"),
+            ));
+        } else if !matches!(value.as_str(), Some("GRANTED" | "DENIED")) {
+            let text = format!("{key} must be GRANTED or DENIED, not {value}");
+            out.push(message(&path, "VALUE_INVALID", text));
+        }
+    }
+    out
+}
+
+const ADDRESS_HASHED: [&str; 3] = ["sha256_first_name", "sha256_last_name", "sha256_street"];
+const ADDRESS_PLAIN: [&str; 4] = ["city", "region", "postal_code", "country"];
+
+fn is_hash(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `user_data` (Google's user-provided data): hashed email and phone lists, and
+/// addresses of hashed names and street with plain city, region, postal code and
+/// country. Hashes must be 64 hex characters [rec: the real reaction is not documented].
+pub fn user_data(data: Option<&Value>) -> Vec<Value> {
+    let Some(data) = data else {
+        return Vec::new();
+    };
+    let bad = |path: &str, text: &str| message(path, "VALUE_INVALID", text.into());
+    let Some(members) = data.as_object() else {
+        return vec![bad("user_data", "user_data must be an object")];
+    };
+    let mut out = Vec::new();
+    for (key, value) in members {
+        let path = format!("user_data.{key}");
+        let list = value.as_array();
+        let ok = match key.as_str() {
+            "sha256_email_address" | "sha256_phone_number" => {
+                list.is_some_and(|l| l.iter().all(is_hash))
+            }
+            "address" => list.is_some_and(|l| l.iter().all(address_ok)),
+            _ => {
+                out.push(message(
+                    &path,
+                    "NAME_INVALID",
+                    format!("unknown field [{key}]"),
+                ));
+                continue;
+            }
+        };
+        if !ok {
+            out.push(bad(
+                &path,
+                "must be a list of SHA-256 hex hashes (or addresses)",
+            ));
+        }
+    }
+    out
+}
+
+fn address_ok(a: &Value) -> bool {
+    a.as_object().is_some_and(|o| {
+        o.iter().all(|(k, v)| {
+            (ADDRESS_HASHED.contains(&k.as_str()) && is_hash(v))
+                || (ADDRESS_PLAIN.contains(&k.as_str()) && v.is_string())
+        })
+    })
 }
 
 fn user_properties(props: &Value) -> Vec<Value> {
