@@ -17,6 +17,7 @@ mod m20261201_000008_billing_history;
 mod m20261201_000009_reconciliation_index;
 mod m20261201_000010_browser;
 mod m20261202_000011_meta_endpoint;
+mod m20261202_000013_privacy_deletions;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_reconciliation_index::Migration),
             Box::new(m20261201_000010_browser::Migration),
             Box::new(m20261202_000011_meta_endpoint::Migration),
+            Box::new(m20261202_000013_privacy_deletions::Migration),
         ]
     }
 }
