@@ -53,6 +53,8 @@ impl Db {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    // Freed space is zeroed: a rewritten row's old bytes leave the file.
+                    .pragma("secure_delete", "ON")
             });
         let conn = Database::connect(options).await?;
         let gate = (conn.get_database_backend() == DatabaseBackend::Sqlite)
@@ -98,6 +100,28 @@ impl Db {
             _ => TransactionOptions::default(),
         };
         self.conn.begin_with_options(options).await
+    }
+
+    /// SQLite: copies the write-ahead log into the database file and truncates it, so
+    /// no page image of an overwritten row remains in the log. False when a reader's
+    /// older snapshot kept it from completing (try again later). Other backends: true.
+    pub async fn checkpoint_truncate(&self) -> Result<bool, DbErr> {
+        let Some(gate) = &self.gate else {
+            return Ok(true);
+        };
+        let _writer = gate.lock().await;
+        let row = self
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ))
+            .await?;
+        let busy: i32 = match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 1,
+        };
+        Ok(busy == 0)
     }
 
     /// Ready = reachable and no migration pending.

@@ -33,6 +33,7 @@ pub mod openapi;
 pub mod page;
 pub mod period;
 pub mod plans;
+pub mod privacy;
 pub mod startup;
 pub mod state;
 pub mod states;

@@ -234,6 +234,12 @@ async fn serve(config: Config, clock: Clock, demo: bool) -> anyhow::Result<()> {
             state.clock.clone(),
             stop.clone(),
         ));
+        loops.extend(kickin::privacy::jobs::spawn(
+            state.db.clone(),
+            state.keys.clone(),
+            state.clock.clone(),
+            stop.clone(),
+        ));
         loops
     } else {
         Vec::new()

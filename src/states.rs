@@ -177,6 +177,33 @@ pub enum ConsentPolicy {
     Enforce,
 }
 
+/// Where a person's deletion is: `Pending` until every matching row is rewritten and the
+/// old bytes are gone from the database files, then `Done`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DeletionStatus {
+    Pending,
+    Done,
+}
+
 /// Every value, its text (`as_str`) and back (`parse`), from the one list of variants.
 macro_rules! stored_as_text {
     ($($t:ty),*) => {$(
@@ -198,7 +225,8 @@ stored_as_text!(
     DestinationState,
     LimitMode,
     SyncStatus,
-    ConsentPolicy
+    ConsentPolicy,
+    DeletionStatus
 );
 
 #[cfg(test)]

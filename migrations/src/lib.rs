@@ -18,6 +18,7 @@ mod m20261201_000009_reconciliation_index;
 mod m20261201_000010_browser;
 mod m20261202_000011_meta_endpoint;
 mod m20261202_000012_consent;
+mod m20261202_000013_privacy_deletions;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_browser::Migration),
             Box::new(m20261202_000011_meta_endpoint::Migration),
             Box::new(m20261202_000012_consent::Migration),
+            Box::new(m20261202_000013_privacy_deletions::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ pub mod console;
 pub mod deliveries;
 pub mod destinations;
 pub mod plans;
+pub mod privacy;
 pub mod session;
 pub mod tenants;
 
@@ -55,6 +56,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/tenants/{id}/dedup/report",
                 web::get().to(browser::get_dedup_report),
+            )
+            .route(
+                "/tenants/{id}/privacy/deletions",
+                web::post().to(privacy::create_deletion),
+            )
+            .route(
+                "/privacy/deletions/{id}",
+                web::get().to(privacy::get_deletion),
             )
             .route("/billing/runs", web::post().to(billing::create_run))
             .route("/invoices", web::get().to(billing::list_invoices))

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod errors;
 pub mod events;
 pub mod meta_compat;
+pub mod privacy;
 pub mod sandbox;
 pub mod service;
 
@@ -53,6 +54,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/destinations/{id}/test",
                 web::post().to(destinations::test_destination),
+            )
+            .route(
+                "/privacy/deletions",
+                web::post().to(privacy::create_deletion),
+            )
+            .route(
+                "/privacy/deletions/{id}",
+                web::get().to(privacy::get_deletion),
             )
             .configure(browser_routes),
     )

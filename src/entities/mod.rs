@@ -18,5 +18,6 @@ pub mod events;
 pub mod invoice_lines;
 pub mod invoices;
 pub mod plans;
+pub mod privacy_deletions;
 pub mod tenants;
 pub mod usage_meter;

@@ -65,6 +65,8 @@ impl Modify for Security {
         api::beacon::get_script, api::beacon::get_versioned_script, api::beacon::post_beacon,
         admin::browser::list_browser_keys, admin::browser::create_browser_key,
         admin::browser::revoke_browser_key, admin::browser::get_dedup_report,
+        api::privacy::create_deletion, api::privacy::get_deletion,
+        admin::privacy::create_deletion, admin::privacy::get_deletion,
     ),
     modifiers(&Security)
 )]

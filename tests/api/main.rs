@@ -16,6 +16,7 @@ mod console_forms;
 mod console_sessions;
 mod dedup;
 mod dedup_report;
+mod deletion;
 mod destination_test;
 mod dispatch;
 mod dispatch_crash;
