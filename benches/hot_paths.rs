@@ -13,6 +13,7 @@ use kickin::ingest::decide::{Decision, decide};
 use kickin::ingest::{ParseContext, ValidatedEvent};
 use kickin::plans::Tier;
 use kickin::plans::pricing::{TierMode, price};
+use kickin::states::ConsentPolicy;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -82,7 +83,7 @@ fn dedup_decision(c: &mut Criterion) {
             let mut claim = 0;
             for e in &events {
                 for d in &dests {
-                    if decide(e, d, NOW_MS) != Decision::Candidate {
+                    if decide(e, d, ConsentPolicy::Forward, NOW_MS) != Decision::Candidate {
                         continue;
                     }
                     let key = DedupKey {
