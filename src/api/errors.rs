@@ -95,11 +95,14 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
 }
 
 /// Nothing is routed here: 405 with `Allow` when the path is a documented one asked with
-/// another method, else 404.
+/// a method it does not allow, else 404.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let Some(allowed) = crate::openapi::allowed_methods(req.path()) else {
+    let allowed = crate::openapi::allowed_methods(req.path()).unwrap_or_default();
+    // No documented path, or one whose method is allowed but whose values the route
+    // refuses (a version not shaped like Graph's): nothing is here.
+    if allowed.is_empty() || allowed.iter().any(|m| m == req.method().as_str()) {
         return Err(AppError::not_found("route"));
-    };
+    }
     let allow = allowed.join(", ");
     Ok(HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, allow.clone()))
