@@ -10,6 +10,7 @@ mod admin;
 mod beacons;
 mod billing;
 mod billing_rules;
+mod consent;
 mod console;
 mod console_dedup;
 mod console_forms;
