@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, MS_PER_DAY};
@@ -63,27 +64,55 @@ pub async fn leader(
     Ok(taken)
 }
 
-/// Starts the loops: the purges, repairs and statistics refresh (one process at a time) and the sampling
-/// of queue metrics (every process, for its own exporter).
-pub fn spawn(
+/// What a leased loop needs: each pass runs on the one process holding the job's lease.
+#[derive(Clone)]
+pub struct Leased {
     db: Db,
     clock: Clock,
+    holder: String,
     shutdown: CancellationToken,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let job = |name: &'static str, every: Duration, f: fn(Db, i64) -> BoxedTask| {
-        let (db, clock, holder, shutdown) =
-            (db.clone(), clock.clone(), holder.clone(), shutdown.clone());
+}
+
+impl Leased {
+    pub fn new(db: Db, clock: Clock, shutdown: CancellationToken) -> Self {
+        let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Self {
+            db,
+            clock,
+            holder,
+            shutdown,
+        }
+    }
+
+    /// Runs `task(db, now)` every `every`, on this process only for the passes whose lease
+    /// (`name`) it holds.
+    pub fn spawn<F, Fut>(&self, name: &'static str, every: Duration, task: F) -> JoinHandle<()>
+    where
+        F: Fn(Db, i64) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<u64, DbErr>> + Send + 'static,
+    {
+        let Leased {
+            db,
+            clock,
+            holder,
+            shutdown,
+        } = self.clone();
         tokio::spawn(periodically(name, every, shutdown, move || {
             let (db, now, holder) = (db.clone(), clock.now_ms(), holder.clone());
+            let run = task(db.clone(), now);
             async move {
                 if !leader(&db, name, &holder, now, every).await? {
                     return Ok(0);
                 }
-                f(db, now).await
+                run.await
             }
         }))
-    };
+    }
+}
+
+/// Starts the loops: the purges, repairs and statistics refresh (one process at a time) and the sampling
+/// of queue metrics (every process, for its own exporter).
+pub fn spawn(db: Db, clock: Clock, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     let sampler = {
         let (db, clock) = (db.clone(), clock.clone());
         tokio::spawn(periodically(
@@ -102,50 +131,42 @@ pub fn spawn(
         ))
     };
     let postgres = db.backend() == sea_orm::DatabaseBackend::Postgres;
+    let leased = Leased::new(db, clock, shutdown);
+    let minutes = |m: u64| Duration::from_secs(60 * m);
     let mut loops = vec![
-        job("purge_dedup_keys", Duration::from_secs(600), |db, now| {
-            Box::pin(async move { purge_dedup_keys(&db, now).await })
+        leased.spawn("purge_dedup_keys", minutes(10), |db, now| async move {
+            purge_dedup_keys(&db, now).await
         }),
-        job("purge_payloads", Duration::from_secs(3600), |db, now| {
-            Box::pin(async move { purge_payloads(&db, now).await })
+        leased.spawn("purge_payloads", minutes(60), |db, now| async move {
+            purge_payloads(&db, now).await
         }),
-        job(
+        leased.spawn(
             "expire_waiting_deliveries",
             crate::dispatch::expiry::EVERY,
-            |db, now| {
-                Box::pin(async move { crate::dispatch::expiry::expire_waiting(&db, now).await })
-            },
+            |db, now| async move { crate::dispatch::expiry::expire_waiting(&db, now).await },
         ),
-        job(
-            "purge_admin_sessions",
-            Duration::from_secs(600),
-            |db, now| {
-                Box::pin(async move {
-                    crate::accounts::sessions::purge_expired(&db, now)
-                        .await
-                        .map_err(|e| DbErr::Custom(e.to_string()))
-                })
-            },
-        ),
-        job(
+        leased.spawn("purge_admin_sessions", minutes(10), |db, now| async move {
+            crate::accounts::sessions::purge_expired(&db, now)
+                .await
+                .map_err(|e| DbErr::Custom(e.to_string()))
+        }),
+        leased.spawn(
             "release_stale_reservations",
-            Duration::from_secs(300),
-            |db, now| Box::pin(async move { release_stale_reservations(&db, now).await }),
+            minutes(5),
+            |db, now| async move { release_stale_reservations(&db, now).await },
         ),
         sampler,
     ];
     // SQLite plans the queue's statements the same way whatever the row counts.
     if postgres {
-        loops.push(job(
+        loops.push(leased.spawn(
             "refresh_statistics",
             Duration::from_secs(5),
-            |db, _| Box::pin(async move { crate::statistics::refresh(&db).await }),
+            |db, _| async move { crate::statistics::refresh(&db).await },
         ));
     }
     loops
 }
-
-type BoxedTask = std::pin::Pin<Box<dyn Future<Output = Result<u64, DbErr>> + Send>>;
 
 /// Deletes dedup keys whose window has passed (they no longer block anything).
 pub async fn purge_dedup_keys(db: &Db, now_ms: i64) -> Result<u64, DbErr> {

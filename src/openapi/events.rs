@@ -8,21 +8,8 @@ use serde_json::{Value, json};
 
 use super::bodies::{components, text};
 use crate::ingest::MAX_EVENTS_PER_REQUEST;
+use crate::ingest::pii::HashedKey;
 use crate::ingest::user_data::PLAIN_KEYS;
-
-const HASHED_KEYS: [&str; 11] = [
-    "em",
-    "ph",
-    "fn",
-    "ln",
-    "ge",
-    "db",
-    "ct",
-    "st",
-    "zp",
-    "country",
-    "external_id",
-];
 
 /// Adds `Event` and its parts to the components and points `POST /v1/events` at
 /// `EventsRequest`.
@@ -88,8 +75,8 @@ fn user_data() -> Value {
         {"type": "string", "minLength": 1, "maxLength": 256},
         {"type": "array", "maxItems": 10, "items": {"type": "string", "minLength": 1, "maxLength": 256}}],
         "description": "raw (normalized and SHA-256 hashed at ingest, per Meta's rules) or a 64-hex hash"});
-    for key in HASHED_KEYS {
-        properties.insert(key.into(), hashed.clone());
+    for key in HashedKey::ALL {
+        properties.insert(key.name().into(), hashed.clone());
     }
     for key in PLAIN_KEYS {
         properties.insert(key.into(), text(1024, "sent unhashed; sealed at rest"));
