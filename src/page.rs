@@ -6,6 +6,10 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 
+/// What a cursor looks like: empty, or a hyphenated UUID as `next_cursor` gives it.
+pub const CURSOR: &str =
+    "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$";
+
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
     #[param(minimum = 1, maximum = 500)]
@@ -30,9 +34,15 @@ impl PageQuery {
         }
         let before = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
-            Some(c) => Some(Uuid::parse_str(c).map_err(|_| {
-                AppError::bad_request("invalid_query", "cursor is not valid").with_field("cursor")
-            })?),
+            Some(c) => Some(
+                Uuid::try_parse(c)
+                    .ok()
+                    .filter(|_| c.len() == 36)
+                    .ok_or_else(|| {
+                        AppError::bad_request("invalid_query", "cursor is not valid")
+                            .with_field("cursor")
+                    })?,
+            ),
         };
         Ok(PageRequest { limit, before })
     }
@@ -62,6 +72,34 @@ impl<T> Page<T> {
         Page {
             data: rows.into_iter().map(map).collect(),
             next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn before(cursor: &str) -> AppResult<Option<Uuid>> {
+        let q = PageQuery {
+            limit: None,
+            cursor: Some(cursor.into()),
+        };
+        q.parse().map(|p| p.before)
+    }
+
+    #[test]
+    fn a_cursor_is_the_hyphenated_id_next_cursor_gives_or_empty() {
+        let id = Uuid::now_v7();
+        assert_eq!(before(&id.to_string()).unwrap(), Some(id));
+        assert_eq!(before("").unwrap(), None);
+        for bad in [
+            id.simple().to_string(),
+            id.braced().to_string(),
+            "õL".into(),
+        ] {
+            let err = before(&bad).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("cursor"), "{bad}");
         }
     }
 }

@@ -7,6 +7,15 @@ use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::error::{AppError, AppResult};
+
+/// `YYYY-MM` → the month; 400 naming `period` otherwise.
+pub fn parse_query(period: &str) -> AppResult<Period> {
+    Period::parse(period).ok_or_else(|| {
+        AppError::bad_request("invalid_query", "period must be YYYY-MM").with_field("period")
+    })
+}
+
 /// One calendar month (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Period {

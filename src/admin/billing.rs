@@ -74,6 +74,9 @@ pub async fn list_invoices(
         cursor: q.cursor.clone(),
     }
     .parse()?;
+    if let Some(period) = q.period.as_deref() {
+        crate::period::parse_query(period)?;
+    }
     Ok(HttpResponse::Ok()
         .json(invoices::list(&state.db.conn, q.period.as_deref(), q.tenant_id, page).await?))
 }

@@ -74,6 +74,6 @@ pub async fn get_dedup_report(
 ) -> AppResult<HttpResponse> {
     let tenant = tenants::get(&state.db.conn, *id).await?;
     let now = state.clock.now_ms();
-    let period = report::parse_period(query.period.as_deref().unwrap_or(&period_of(now)))?;
+    let period = crate::period::parse_query(query.period.as_deref().unwrap_or(&period_of(now)))?;
     Ok(HttpResponse::Ok().json(report::report(&state.db, tenant.id, period, now).await?))
 }

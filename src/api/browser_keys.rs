@@ -71,6 +71,6 @@ pub async fn get_dedup_report(
 ) -> AppResult<HttpResponse> {
     let ctx = key.require(Scope::Read)?;
     let now = state.clock.now_ms();
-    let period = report::parse_period(query.period.as_deref().unwrap_or(&period_of(now)))?;
+    let period = crate::period::parse_query(query.period.as_deref().unwrap_or(&period_of(now)))?;
     Ok(HttpResponse::Ok().json(report::report(&state.db, ctx.tenant_id, period, now).await?))
 }

@@ -16,7 +16,7 @@ use super::matching::Category;
 use crate::clock::{MS_PER_DAY, day_of, rfc3339};
 use crate::db::Db;
 use crate::entities::{browser_events, dedup_alerts, dedup_matches};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::period::Period;
 
 /// Examples per category.
@@ -124,13 +124,6 @@ pub struct DedupReport {
 
 pub fn rate(matched: i64, server: i64) -> Option<f64> {
     (server > 0).then(|| matched as f64 / server as f64)
-}
-
-/// `YYYY-MM` → the month; 400 naming `period` otherwise.
-pub fn parse_period(period: &str) -> AppResult<Period> {
-    Period::parse(period).ok_or_else(|| {
-        AppError::bad_request("invalid_query", "period must be YYYY-MM").with_field("period")
-    })
 }
 
 /// The report of `tenant_id` for `period` (days up to `now_ms`).

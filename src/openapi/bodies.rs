@@ -25,9 +25,22 @@ pub fn text(max: usize, description: &str) -> Value {
 }
 
 pub fn complete(doc: &mut Value) {
+    cursors(doc);
     components(doc).insert("Observation".into(), observation());
     components(doc).insert("BeaconRequest".into(), beacon_request());
     components(doc).insert("MetaRequest".into(), meta_request());
+    components(doc).insert("DeletionRequest".into(), deletion_request());
+    let deletion = json!({"required": true, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/DeletionRequest"}}}});
+    for path in [
+        "/v1/privacy/deletions",
+        "/admin/api/tenants/{id}/privacy/deletions",
+    ] {
+        let pointer = format!("/paths/{}/post", path.replace('/', "~1"));
+        if let Some(op) = doc.pointer_mut(&pointer) {
+            op["requestBody"] = deletion.clone();
+        }
+    }
     let beacon = json!({"$ref": "#/components/schemas/BeaconRequest"});
     if let Some(op) = doc.pointer_mut("/paths/~1v1~1browser~1events/post") {
         op["requestBody"] = json!({"required": true, "content": {
@@ -46,10 +59,30 @@ pub fn complete(doc: &mut Value) {
     }
 }
 
+/// Every list's `cursor`: the `next_cursor` of the page before (`crate::page::CURSOR`).
+fn cursors(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let params = paths
+        .values_mut()
+        .flat_map(|item| {
+            item.as_object_mut()
+                .into_iter()
+                .flat_map(|ops| ops.values_mut())
+        })
+        .filter_map(|op| op.get_mut("parameters").and_then(Value::as_array_mut))
+        .flatten();
+    for param in params.filter(|p| p["name"] == "cursor" && p["in"] == "query") {
+        param["description"] = json!("the next_cursor of the page before (\"\" is the first page)");
+        param["schema"] = json!({"type": "string", "pattern": crate::page::CURSOR});
+    }
+}
+
 /// Printable text: no control characters (as `char::is_control`).
 const PRINTABLE: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
-/// Meta's `_fbp` / `_fbc` cookie: `fb.<subdomain index>.<time>.<value>`.
-const COOKIE: &str = "^fb\\.[0-9]+\\.[0-9]+\\.[ -~]+$";
+/// Meta's `_fbp` / `_fbc` cookie: `fb.<subdomain index>.<time>.<value>`; `""` is absent.
+const COOKIE: &str = "^(fb\\.[0-9]+\\.[0-9]+\\.[ -~]+)?$";
 
 fn observation() -> Value {
     let printable = |min: usize, max: usize| json!({"type": "string", "minLength": min, "maxLength": max, "pattern": PRINTABLE});
@@ -82,4 +115,16 @@ fn meta_request() -> Value {
                      "items": {"$ref": "#/components/schemas/Event"}},
             "access_token": {"type": "string", "description": "a Kickin API key with scope ingest"},
             "test_event_code": param, "partner_agent": param, "namespace_id": param, "upload_tag": param}})
+}
+
+/// One person, by exactly one identifier (`privacy::identify`).
+fn deletion_request() -> Value {
+    let id = |what: &str| {
+        json!({"type": "string", "minLength": 1, "maxLength": 512, "pattern": "\\S",
+        "description": format!("{what}, raw (normalized as at ingest) or its SHA-256 hex")})
+    };
+    json!({"type": "object", "required": ["user_data"], "properties": {"user_data": {
+        "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": false,
+        "description": "exactly one identifier; a value that cannot be one (an email without @) is 422",
+        "properties": {"em": id("email"), "ph": id("phone number"), "external_id": id("your id of the person")}}}})
 }

@@ -144,4 +144,67 @@ mod tests {
         assert!(!allowed.contains(&"POST".to_string()));
         assert_eq!(allowed_methods("/v1/nothing-here"), None);
     }
+
+    fn operations() -> impl Iterator<Item = (String, &'static Value)> {
+        document()["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                let ops = item.as_object().unwrap().iter();
+                ops.map(move |(method, op)| (format!("{method} {path}"), op))
+            })
+    }
+
+    #[test]
+    fn every_response_of_every_operation_is_described() {
+        for (name, op) in operations() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("503"), "{name}");
+            for (code, response) in responses {
+                let text = response["description"].as_str().unwrap_or_default();
+                assert!(!text.is_empty(), "{name} {code}");
+            }
+            if let Some(params) = op.get("parameters") {
+                assert!(params.is_array(), "{name}: parameters {params}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_list_cursor_is_described_as_next_cursor_gives_it() {
+        let mut lists = 0;
+        for (name, op) in operations() {
+            let params = op.get("parameters").and_then(Value::as_array);
+            for p in params
+                .into_iter()
+                .flatten()
+                .filter(|p| p["name"] == "cursor")
+            {
+                assert_eq!(p["schema"]["pattern"], crate::page::CURSOR, "{name}");
+                lists += 1;
+            }
+        }
+        assert!(lists >= 10, "only {lists} lists take a cursor");
+    }
+
+    #[test]
+    fn a_deletion_names_exactly_one_identifier() {
+        let schema = &document()["components"]["schemas"]["DeletionRequest"];
+        assert_eq!(schema["required"], serde_json::json!(["user_data"]));
+        let user_data = &schema["properties"]["user_data"];
+        assert_eq!(
+            (
+                user_data["minProperties"].as_u64(),
+                user_data["maxProperties"].as_u64()
+            ),
+            (Some(1), Some(1))
+        );
+        let names: Vec<&String> = user_data["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(names.len(), crate::privacy::identify::FIELDS.len());
+    }
 }

@@ -77,7 +77,11 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
             .or_insert_with(|| json!({"description": describe(code)}));
     }
     for (code, response) in responses.iter_mut() {
-        let is_error = code.parse::<u16>().is_ok_and(|c| c >= 400);
+        let status = code.parse::<u16>().unwrap_or(0);
+        if response.get("description").is_none() {
+            response["description"] = json!(describe(status));
+        }
+        let is_error = status >= 400;
         if is_error && response.get("content").is_none() {
             response["content"] = json!({"application/json": {"schema": {"$ref": schema}}});
         }
@@ -94,7 +98,12 @@ fn describe(code: u16) -> &'static str {
         413 => "the body is over the limit",
         422 => "a valid request that cannot be done",
         429 => "rate_limited, plan_limit_reached or too_many_logins (see Retry-After)",
-        _ => "the database is unavailable; retry",
+        503 => "the database is unavailable; retry",
+        200 => "OK",
+        201 => "created",
+        202 => "accepted",
+        204 => "done; no body",
+        _ => "see the operation",
     }
 }
 

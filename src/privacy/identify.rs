@@ -21,7 +21,8 @@ fn bad(field: impl Into<String>, message: impl Into<String>) -> AppError {
     AppError::bad_request("invalid_field", message).with_field(field)
 }
 
-/// Reads `{"user_data": {"em" | "ph" | "external_id": "…"}}`.
+/// Reads `{"user_data": {"em" | "ph" | "external_id": "…"}}`: a body of another shape is
+/// 400, a value that cannot be an email or phone number 422, each naming the field.
 pub fn parse(body: &Value) -> AppResult<Person> {
     let user_data = body
         .get("user_data")
@@ -39,7 +40,9 @@ pub fn parse(body: &Value) -> AppResult<Person> {
     }
     Ok(Person {
         field,
-        hashes: hashes(field, raw).map_err(|message| bad(&path, format!("{path}: {message}")))?,
+        hashes: hashes(field, raw).map_err(|message| {
+            AppError::unprocessable("invalid_field", format!("{path}: {message}")).with_field(&path)
+        })?,
     })
 }
 
@@ -55,7 +58,7 @@ fn only_one(user_data: &Map<String, Value>) -> AppResult<(&str, &Value)> {
             ),
         ));
     }
-    let mut given = user_data.iter().filter(|(_, v)| !v.is_null());
+    let mut given = user_data.iter();
     match (given.next(), given.next()) {
         (Some((name, value)), None) => Ok((name.as_str(), value)),
         _ => Err(bad(

@@ -395,28 +395,36 @@ async fn a_deletion_names_the_field_at_fault_and_needs_the_manage_scope(backend:
     let w = world(backend, "10s").await;
     let (app, tenant) = (&w.app, &w.tenant);
     let cases = [
-        (json!({}), "user_data"),
-        (json!({"user_data": {}}), "user_data"),
+        (json!({}), "user_data", 400),
+        (json!({"user_data": {}}), "user_data", 400),
         (
             json!({"user_data": {"em": ANNA.em, "ph": ANNA.ph}}),
             "user_data",
+            400,
         ),
-        (json!({"user_data": {"fn": "anna"}}), "user_data.fn"),
         (
-            json!({"user_data": {"em": "anna-at-example"}}),
-            "user_data.em",
+            json!({"user_data": {"em": ANNA.em, "ph": null}}),
+            "user_data",
+            400,
         ),
-        (json!({"user_data": {"ph": "12"}}), "user_data.ph"),
+        (json!({"user_data": {"fn": "anna"}}), "user_data.fn", 400),
         (
             json!({"user_data": {"external_id": ""}}),
             "user_data.external_id",
+            400,
         ),
+        (
+            json!({"user_data": {"em": "anna-at-example"}}),
+            "user_data.em",
+            422,
+        ),
+        (json!({"user_data": {"ph": "12"}}), "user_data.ph", 422),
     ];
-    for (body, field) in cases {
+    for (body, field, expected) in cases {
         let (status, answer) = app
             .post_json("/v1/privacy/deletions", Some(&tenant.key), body.clone())
             .await;
-        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(status, expected, "{body}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
         assert!(!answer.to_string().contains("anna-at-example"), "{answer}");
     }

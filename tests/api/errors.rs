@@ -11,6 +11,7 @@ db_tests!(
     a_taken_plan_code_answers_plan_code_taken_naming_code,
     concurrent_creates_of_one_plan_code_make_one_plan_and_name_the_rest,
     a_taken_admin_email_answers_admin_exists_naming_email,
+    a_bad_period_or_cursor_in_a_list_query_is_400_naming_it,
 );
 
 fn plan(code: &str) -> serde_json::Value {
@@ -66,4 +67,28 @@ async fn a_taken_admin_email_answers_admin_exists_naming_email(backend: Backend)
         err.source.is_some(),
         "the database error is kept as the cause"
     );
+}
+
+async fn a_bad_period_or_cursor_in_a_list_query_is_400_naming_it(backend: Backend) {
+    let app = spawn(backend).await;
+    let cases = [
+        ("/invoices?period=true", "period"),
+        ("/invoices?period=2026-13", "period"),
+        ("/invoices?cursor=%C3%B5L", "cursor"),
+        ("/tenants?cursor=0190a1b2c3d47e5f8a9b0c1d2e3f4a5b", "cursor"),
+        ("/plans?cursor=not-an-id", "cursor"),
+    ];
+    for (query, field) in cases {
+        let (status, body) = app.admin(Method::GET, query, None).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    for query in [
+        "/invoices?period=2026-12",
+        "/tenants?cursor=",
+        "/plans?limit=500",
+    ] {
+        let (status, body) = app.admin(Method::GET, query, None).await;
+        assert_eq!(status, 200, "{query}: {body}");
+    }
 }

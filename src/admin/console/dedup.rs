@@ -202,7 +202,7 @@ async fn page(
 ) -> ConsoleResult<DoctorPage> {
     let now = state.clock.now_ms();
     let tenant = tenants::get(&state.db.conn, id).await?;
-    let period = report::parse_period(period.unwrap_or(&period_of(now)))?;
+    let period = crate::period::parse_query(period.unwrap_or(&period_of(now)))?;
     let r = report::report(&state.db, id, period, now).await?;
     let all = PageRequest {
         limit: 500,
