@@ -22,6 +22,7 @@ mod destination_test;
 mod dispatch;
 mod dispatch_crash;
 mod dispatch_edges;
+mod distributable;
 mod enrichment;
 mod errors;
 mod event_fields;
