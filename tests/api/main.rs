@@ -34,6 +34,7 @@ mod leases;
 mod limits;
 mod logins;
 mod malformed;
+mod match_keys;
 mod meta_endpoint;
 mod meta_sdk;
 mod privacy;
