@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::browser_support::{beacon, browser_key, observation, run_matcher};
+use crate::console::Console;
 use crate::db_tests;
 use crate::dispatch::world;
-use crate::support::{Backend, Tenant, TestApp, column};
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Tenant, TestApp, column};
 use kickin::ingest::pii::sha256_hex;
 
 db_tests!(
@@ -20,6 +21,7 @@ db_tests!(
     a_tenant_sees_and_deletes_only_its_own_people,
     a_deletion_names_the_field_at_fault_and_needs_the_manage_scope,
     an_admin_deletes_for_a_tenant_and_the_audit_log_never_holds_the_identifier,
+    the_console_requests_a_deletion_and_lists_it_with_its_status,
 );
 
 /// One person's identifiers as a shop sends them.
@@ -472,4 +474,96 @@ async fn an_admin_deletes_for_a_tenant_and_the_audit_log_never_holds_the_identif
     ] {
         assert!(!audit.contains(&secret), "{secret} is stored somewhere");
     }
+}
+
+/// The rows of the tenant page's deletion list: (id, field, status, events).
+fn deletion_rows(page: &str) -> Vec<(String, String, String, String)> {
+    let cell = |row: &str, class: &str| {
+        let open = format!(r#"<td class="{class}">"#);
+        let start = row.find(&open).unwrap() + open.len();
+        row[start..start + row[start..].find("</td>").unwrap()].to_string()
+    };
+    page.split(r#"<tr class="deletion" data-id=""#)
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap()];
+            let id = row[..row.find('"').unwrap()].to_string();
+            (
+                id,
+                cell(row, "field"),
+                cell(row, "status"),
+                cell(row, "events"),
+            )
+        })
+        .collect()
+}
+
+async fn the_console_requests_a_deletion_and_lists_it_with_its_status(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let (app, tenant) = (&w.app, &w.tenant);
+    let (status, body) = app
+        .send(
+            tenant,
+            vec![event(app, "anna-1", &ANNA), event(app, "bo-1", &BO)],
+        )
+        .await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(2)), "{body}");
+    let mut c = Console::new(app);
+    c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page_path = format!("/admin/tenants/{}", tenant.id);
+    let form_path = format!("{page_path}/privacy/deletions");
+    let (_, page, _) = c.get(&page_path).await;
+    assert!(page.contains(r#"id="deletions-none""#), "{page}");
+    assert!(page.contains(&format!(r#"action="{form_path}""#)), "{page}");
+
+    let anna = [("field", "em"), ("value", ANNA.em)];
+    let without_csrf = [anna[0], anna[1], ("csrf_token", "")];
+    let (status, _, _) = c.post(&form_path, &without_csrf).await;
+    assert_eq!(status, 403, "a post without the CSRF token is refused");
+    let (status, page, _) = c
+        .post(&form_path, &[("field", "em"), ("value", "not-an-email")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("user_data.em"), "the field is named: {page}");
+    let (status, page, _) = c
+        .post(&form_path, &[("field", "fn"), ("value", "anna")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("user_data.fn"), "{page}");
+    let (_, page, _) = c.get(&page_path).await;
+    assert!(
+        deletion_rows(&page).is_empty(),
+        "nothing was stored: {page}"
+    );
+
+    let (status, _, location) = c.post(&form_path, &anna).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{page_path}#deletions").as_str())
+    );
+    let (_, page, _) = c.get(&page_path).await;
+    let rows = deletion_rows(&page);
+    assert_eq!(rows.len(), 1, "{page}");
+    let (id, field, status, events) = rows[0].clone();
+    assert_eq!(
+        (field.as_str(), status.as_str(), events.as_str()),
+        ("em", "pending", "0")
+    );
+    assert!(
+        !page.contains(ANNA.em) && !page.contains(&ANNA.em_hash()),
+        "{page}"
+    );
+
+    let done = await_done(app, tenant, &id).await;
+    assert_eq!(done["events"], 1, "{done}");
+    let (_, page, _) = c.get(&page_path).await;
+    assert_eq!(
+        deletion_rows(&page),
+        [(id, "em".into(), "done".into(), "1".into())]
+    );
+    let tables = dump_all(app).await;
+    assert!(!tables.contains(&ANNA.em_hash()), "Anna's data is gone");
+    assert!(tables.contains(&BO.em_hash()), "Bo's stays");
+    assert!(!tables.contains(ANNA.em), "the raw value was never stored");
 }
