@@ -22,6 +22,7 @@ db_tests!(
     a_deletion_names_the_field_at_fault_and_needs_the_manage_scope,
     an_admin_deletes_for_a_tenant_and_the_audit_log_never_holds_the_identifier,
     the_console_requests_a_deletion_and_lists_it_with_its_status,
+    a_deletion_stopped_between_batches_resumes_and_counts_each_event_once,
 );
 
 /// One person's identifiers as a shop sends them.
@@ -566,4 +567,81 @@ async fn the_console_requests_a_deletion_and_lists_it_with_its_status(backend: B
     assert!(!tables.contains(&ANNA.em_hash()), "Anna's data is gone");
     assert!(tables.contains(&BO.em_hash()), "Bo's stays");
     assert!(!tables.contains(ANNA.em), "the raw value was never stored");
+}
+
+/// How many stored event payloads hold `hash`.
+async fn payloads_holding(app: &TestApp, hash: &str) -> usize {
+    let payloads: Vec<String> = column(
+        &app.state.db.conn,
+        "SELECT payload AS p FROM events",
+        vec![],
+        "p",
+    )
+    .await;
+    payloads.iter().filter(|p| p.contains(hash)).count()
+}
+
+async fn a_deletion_stopped_between_batches_resumes_and_counts_each_event_once(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let (app, tenant) = (&w.app, &w.tenant);
+    let mut events: Vec<Value> = (1..=5)
+        .map(|i| {
+            let mut e = app.purchase(&format!("anna-{i}"));
+            e["user_data"] = json!({"em": ANNA.em, "client_ip_address": ANNA.ip,
+                "client_user_agent": "Mozilla/5.0 test"});
+            e
+        })
+        .collect();
+    events.push(event(app, "bo-1", &BO));
+    let (status, body) = app.send(tenant, events).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(6)), "{body}");
+    assert_eq!(payloads_holding(app, &ANNA.em_hash()).await, 5);
+    let usage_before = usage(app, tenant).await;
+
+    let id = delete(app, tenant, json!({"em": ANNA.em})).await;
+    let (tenant_id, request_id) = (
+        Uuid::parse_str(&tenant.id).unwrap(),
+        Uuid::parse_str(&id).unwrap(),
+    );
+    // One batch of two events commits, then the process stops before the next one.
+    let (db, keys, now) = (&app.state.db, &app.state.keys, app.clock.now_ms());
+    let finished = kickin::privacy::job::step(db, keys, tenant_id, request_id, now, 2)
+        .await
+        .expect("one batch");
+    assert!(!finished, "batches are left");
+    let (_, partial) = app
+        .get(&format!("/v1/privacy/deletions/{id}"), Some(&tenant.key))
+        .await;
+    assert_eq!(
+        (&partial["status"], &partial["events"]),
+        (&json!("pending"), &json!(2)),
+        "{partial}"
+    );
+    assert_eq!(
+        payloads_holding(app, &ANNA.em_hash()).await,
+        3,
+        "the batch committed"
+    );
+
+    // A new process picks the request up from its stored cursor.
+    let done = await_done(app, tenant, &id).await;
+    assert_eq!(done["events"], 5, "each event counted once: {done}");
+    assert_eq!(payloads_holding(app, &ANNA.em_hash()).await, 0);
+    assert_eq!(
+        payloads_holding(app, &BO.em_hash()).await,
+        1,
+        "Bo's data stays"
+    );
+    kickin::privacy::job::run_once(db, keys, app.clock.now_ms())
+        .await
+        .expect("another pass");
+    let (_, after) = app
+        .get(&format!("/v1/privacy/deletions/{id}"), Some(&tenant.key))
+        .await;
+    assert_eq!(
+        (&after["status"], &after["events"]),
+        (&json!("done"), &json!(5)),
+        "{after}"
+    );
+    assert_eq!(usage(app, tenant).await, usage_before, "usage is unchanged");
 }
