@@ -18,6 +18,7 @@ mod console_sessions;
 mod dedup;
 mod dedup_report;
 mod deletion;
+mod deletion_at_rest;
 mod destination_test;
 mod dispatch;
 mod dispatch_crash;
