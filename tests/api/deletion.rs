@@ -23,6 +23,7 @@ db_tests!(
     an_admin_deletes_for_a_tenant_and_the_audit_log_never_holds_the_identifier,
     the_console_requests_a_deletion_and_lists_it_with_its_status,
     a_deletion_stopped_between_batches_resumes_and_counts_each_event_once,
+    a_ga4_user_id_goes_with_the_person_found_by_the_same_external_id,
 );
 
 /// One person's identifiers as a shop sends them.
@@ -644,4 +645,41 @@ async fn a_deletion_stopped_between_batches_resumes_and_counts_each_event_once(b
         "{after}"
     );
     assert_eq!(usage(app, tenant).await, usage_before, "usage is unchanged");
+}
+
+async fn a_ga4_user_id_goes_with_the_person_found_by_the_same_external_id(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let (app, tenant) = (&w.app, &w.tenant);
+    let mut e = app.purchase("anna-ga4");
+    e["user_data"] = json!({"external_id": "U-ANNA-77", "client_ip_address": ANNA.ip,
+        "client_user_agent": "Mozilla/5.0 test"});
+    e["ga4"] = json!({"client_id": "123456.7654321", "user_id": "U-ANNA-77"});
+    let (status, body) = app.send(tenant, vec![e, event(app, "bo-1", &BO)]).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(2)), "{body}");
+    let sealed = sealed_of(app, tenant, &["anna-ga4"]).await;
+    let opened = app.state.keys.open_json(&sealed[0]).unwrap();
+    assert_eq!(opened["ga4_user_id"], "U-ANNA-77", "stored sealed");
+    let (status, refused) = app
+        .post_json(
+            "/v1/privacy/deletions",
+            Some(&tenant.key),
+            json!({"user_data": {"user_id": "U-ANNA-77"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["field"]),
+        (400, &json!("user_data.user_id"))
+    );
+
+    let id = delete(app, tenant, json!({"external_id": "U-ANNA-77"})).await;
+    assert_eq!(await_done(app, tenant, &id).await["events"], 1);
+    assert!(
+        sealed_of(app, tenant, &["anna-ga4"]).await.is_empty(),
+        "user_id is gone"
+    );
+    assert_eq!(
+        sealed_of(app, tenant, &["bo-1"]).await.len(),
+        1,
+        "Bo's stays"
+    );
 }
