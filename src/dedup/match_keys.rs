@@ -55,10 +55,34 @@ pub fn count(c: &mut Counters, event: &ValidatedEvent, kinds: &[&str]) {
 pub struct KindMatchKeys {
     /// Events queued for this kind in the period.
     pub events: i64,
-    /// Per key: events carrying it / `events`.
+    /// Per key (`em`, `ph`, `external_id`, `fbp`, `fbc`, `client_ip_address`,
+    /// `client_user_agent`, every one present): events carrying it / `events`.
+    #[schema(value_type = MatchKeyShares)]
     pub share: BTreeMap<String, f64>,
-    /// 0–10: the weighted sum of the shares (see the README); an estimate, not Meta's.
+    /// 0–10 with one decimal: the weighted sum of the shares (`WEIGHTS`, see the
+    /// README); Kickin's estimate, not Meta's Event Match Quality score.
+    #[schema(minimum = 0, maximum = 10)]
     pub quality_estimate: f64,
+}
+
+/// The OpenAPI shape of `share`: one share (0–1) per reported key.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct MatchKeyShares {
+    #[schema(minimum = 0, maximum = 1)]
+    em: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    ph: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    external_id: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    fbp: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    fbc: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    client_ip_address: f64,
+    #[schema(minimum = 0, maximum = 1)]
+    client_user_agent: f64,
 }
 
 impl KindMatchKeys {
@@ -66,6 +90,11 @@ impl KindMatchKeys {
     pub fn percent(&self, key: &str) -> String {
         let share = self.share.get(key).copied().unwrap_or_default();
         format!("{:.0}", share * 100.0)
+    }
+
+    /// The estimate with its one decimal, for pages.
+    pub fn estimate(&self) -> String {
+        format!("{:.1}", self.quality_estimate)
     }
 }
 

@@ -43,7 +43,7 @@ pub async fn run_once(db: &Db, keys: &Keys, now_ms: i64) -> Result<u64, DbErr> {
     for request in &pending {
         if request.scrubbed_at.is_none() {
             for _ in 0..BATCHES_PER_PASS {
-                if step(db, keys, request.tenant_id, request.id, now_ms).await? {
+                if step(db, keys, request.tenant_id, request.id, now_ms, BATCH).await? {
                     break;
                 }
             }
@@ -61,8 +61,17 @@ struct Candidate {
     event_id: String,
 }
 
-/// One batch of one request. Returns true when the request has no batch left.
-async fn step(db: &Db, keys: &Keys, tenant_id: Uuid, id: Uuid, now_ms: i64) -> Result<bool, DbErr> {
+/// One batch of at most `batch` candidate events of one request, committed on its own
+/// (a pass repeats it with `BATCH`). Returns true when the request has no batch left.
+/// Public so that a process stopped between batches can be reproduced.
+pub async fn step(
+    db: &Db,
+    keys: &Keys,
+    tenant_id: Uuid,
+    id: Uuid,
+    now_ms: i64,
+    batch: u64,
+) -> Result<bool, DbErr> {
     let txn = db.begin_write().await?;
     let request = privacy_deletions::Entity::find_by_id((tenant_id, id))
         .lock_exclusive()
@@ -76,7 +85,7 @@ async fn step(db: &Db, keys: &Keys, tenant_id: Uuid, id: Uuid, now_ms: i64) -> R
     };
     let hashes: Vec<String> =
         serde_json::from_str(hashes).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let candidates = candidates(&*txn, tenant_id, request.cursor, &hashes).await?;
+    let candidates = candidates(&*txn, tenant_id, request.cursor, &hashes, batch).await?;
     let last = candidates.last().map(|c| c.id);
     let mut people: Vec<Candidate> = candidates
         .into_iter()
@@ -119,6 +128,7 @@ async fn candidates(
     tenant_id: Uuid,
     cursor: Option<Uuid>,
     hashes: &[String],
+    batch: u64,
 ) -> Result<Vec<Candidate>, DbErr> {
     let mut any = Condition::any();
     for hash in hashes {
@@ -131,7 +141,7 @@ async fn candidates(
         .and_where(Expr::col("id").gt(cursor.unwrap_or_default()))
         .cond_where(any)
         .order_by("id", Order::Asc)
-        .limit(BATCH)
+        .limit(batch)
         .lock(LockType::Update)
         .to_owned();
     rows(db.query_all(&query).await?)

@@ -12,7 +12,10 @@ pub mod job;
 pub mod jobs;
 pub mod scrub;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -91,4 +94,20 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<DeletionOut>
         .await?
         .map(DeletionOut::from)
         .ok_or_else(|| AppError::not_found("deletion"))
+}
+
+/// A tenant's latest deletions, newest first.
+pub async fn recent(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    limit: u64,
+) -> AppResult<Vec<DeletionOut>> {
+    let rows = privacy_deletions::Entity::find()
+        .filter(privacy_deletions::Column::TenantId.eq(tenant_id))
+        .order_by_desc(privacy_deletions::Column::CreatedAt)
+        .order_by_desc(privacy_deletions::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(DeletionOut::from).collect())
 }

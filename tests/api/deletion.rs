@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::browser_support::{beacon, browser_key, observation, run_matcher};
+use crate::console::Console;
 use crate::db_tests;
 use crate::dispatch::world;
-use crate::support::{Backend, Tenant, TestApp, column};
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Tenant, TestApp, column};
 use kickin::ingest::pii::sha256_hex;
 
 db_tests!(
@@ -20,6 +21,9 @@ db_tests!(
     a_tenant_sees_and_deletes_only_its_own_people,
     a_deletion_names_the_field_at_fault_and_needs_the_manage_scope,
     an_admin_deletes_for_a_tenant_and_the_audit_log_never_holds_the_identifier,
+    the_console_requests_a_deletion_and_lists_it_with_its_status,
+    a_deletion_stopped_between_batches_resumes_and_counts_each_event_once,
+    a_ga4_user_id_goes_with_the_person_found_by_the_same_external_id,
 );
 
 /// One person's identifiers as a shop sends them.
@@ -480,4 +484,210 @@ async fn an_admin_deletes_for_a_tenant_and_the_audit_log_never_holds_the_identif
     ] {
         assert!(!audit.contains(&secret), "{secret} is stored somewhere");
     }
+}
+
+/// The rows of the tenant page's deletion list: (id, field, status, events).
+fn deletion_rows(page: &str) -> Vec<(String, String, String, String)> {
+    let cell = |row: &str, class: &str| {
+        let open = format!(r#"<td class="{class}">"#);
+        let start = row.find(&open).unwrap() + open.len();
+        row[start..start + row[start..].find("</td>").unwrap()].to_string()
+    };
+    page.split(r#"<tr class="deletion" data-id=""#)
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap()];
+            let id = row[..row.find('"').unwrap()].to_string();
+            (
+                id,
+                cell(row, "field"),
+                cell(row, "status"),
+                cell(row, "events"),
+            )
+        })
+        .collect()
+}
+
+async fn the_console_requests_a_deletion_and_lists_it_with_its_status(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let (app, tenant) = (&w.app, &w.tenant);
+    let (status, body) = app
+        .send(
+            tenant,
+            vec![event(app, "anna-1", &ANNA), event(app, "bo-1", &BO)],
+        )
+        .await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(2)), "{body}");
+    let mut c = Console::new(app);
+    c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page_path = format!("/admin/tenants/{}", tenant.id);
+    let form_path = format!("{page_path}/privacy/deletions");
+    let (_, page, _) = c.get(&page_path).await;
+    assert!(page.contains(r#"id="deletions-none""#), "{page}");
+    assert!(page.contains(&format!(r#"action="{form_path}""#)), "{page}");
+
+    let anna = [("field", "em"), ("value", ANNA.em)];
+    let without_csrf = [anna[0], anna[1], ("csrf_token", "")];
+    let (status, _, _) = c.post(&form_path, &without_csrf).await;
+    assert_eq!(status, 403, "a post without the CSRF token is refused");
+    let (status, page, _) = c
+        .post(&form_path, &[("field", "em"), ("value", "not-an-email")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("user_data.em"), "the field is named: {page}");
+    let (status, page, _) = c
+        .post(&form_path, &[("field", "fn"), ("value", "anna")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("user_data.fn"), "{page}");
+    let (_, page, _) = c.get(&page_path).await;
+    assert!(
+        deletion_rows(&page).is_empty(),
+        "nothing was stored: {page}"
+    );
+
+    let (status, _, location) = c.post(&form_path, &anna).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{page_path}#deletions").as_str())
+    );
+    let (_, page, _) = c.get(&page_path).await;
+    let rows = deletion_rows(&page);
+    assert_eq!(rows.len(), 1, "{page}");
+    let (id, field, status, events) = rows[0].clone();
+    assert_eq!(
+        (field.as_str(), status.as_str(), events.as_str()),
+        ("em", "pending", "0")
+    );
+    assert!(
+        !page.contains(ANNA.em) && !page.contains(&ANNA.em_hash()),
+        "{page}"
+    );
+
+    let done = await_done(app, tenant, &id).await;
+    assert_eq!(done["events"], 1, "{done}");
+    let (_, page, _) = c.get(&page_path).await;
+    assert_eq!(
+        deletion_rows(&page),
+        [(id, "em".into(), "done".into(), "1".into())]
+    );
+    let tables = dump_all(app).await;
+    assert!(!tables.contains(&ANNA.em_hash()), "Anna's data is gone");
+    assert!(tables.contains(&BO.em_hash()), "Bo's stays");
+    assert!(!tables.contains(ANNA.em), "the raw value was never stored");
+}
+
+/// How many stored event payloads hold `hash`.
+async fn payloads_holding(app: &TestApp, hash: &str) -> usize {
+    let payloads: Vec<String> = column(
+        &app.state.db.conn,
+        "SELECT payload AS p FROM events",
+        vec![],
+        "p",
+    )
+    .await;
+    payloads.iter().filter(|p| p.contains(hash)).count()
+}
+
+async fn a_deletion_stopped_between_batches_resumes_and_counts_each_event_once(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let (app, tenant) = (&w.app, &w.tenant);
+    let mut events: Vec<Value> = (1..=5)
+        .map(|i| {
+            let mut e = app.purchase(&format!("anna-{i}"));
+            e["user_data"] = json!({"em": ANNA.em, "client_ip_address": ANNA.ip,
+                "client_user_agent": "Mozilla/5.0 test"});
+            e
+        })
+        .collect();
+    events.push(event(app, "bo-1", &BO));
+    let (status, body) = app.send(tenant, events).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(6)), "{body}");
+    assert_eq!(payloads_holding(app, &ANNA.em_hash()).await, 5);
+    let usage_before = usage(app, tenant).await;
+
+    let id = delete(app, tenant, json!({"em": ANNA.em})).await;
+    let (tenant_id, request_id) = (
+        Uuid::parse_str(&tenant.id).unwrap(),
+        Uuid::parse_str(&id).unwrap(),
+    );
+    // One batch of two events commits, then the process stops before the next one.
+    let (db, keys, now) = (&app.state.db, &app.state.keys, app.clock.now_ms());
+    let finished = kickin::privacy::job::step(db, keys, tenant_id, request_id, now, 2)
+        .await
+        .expect("one batch");
+    assert!(!finished, "batches are left");
+    let (_, partial) = app
+        .get(&format!("/v1/privacy/deletions/{id}"), Some(&tenant.key))
+        .await;
+    assert_eq!(
+        (&partial["status"], &partial["events"]),
+        (&json!("pending"), &json!(2)),
+        "{partial}"
+    );
+    assert_eq!(
+        payloads_holding(app, &ANNA.em_hash()).await,
+        3,
+        "the batch committed"
+    );
+
+    // A new process picks the request up from its stored cursor.
+    let done = await_done(app, tenant, &id).await;
+    assert_eq!(done["events"], 5, "each event counted once: {done}");
+    assert_eq!(payloads_holding(app, &ANNA.em_hash()).await, 0);
+    assert_eq!(
+        payloads_holding(app, &BO.em_hash()).await,
+        1,
+        "Bo's data stays"
+    );
+    kickin::privacy::job::run_once(db, keys, app.clock.now_ms())
+        .await
+        .expect("another pass");
+    let (_, after) = app
+        .get(&format!("/v1/privacy/deletions/{id}"), Some(&tenant.key))
+        .await;
+    assert_eq!(
+        (&after["status"], &after["events"]),
+        (&json!("done"), &json!(5)),
+        "{after}"
+    );
+    assert_eq!(usage(app, tenant).await, usage_before, "usage is unchanged");
+}
+
+async fn a_ga4_user_id_goes_with_the_person_found_by_the_same_external_id(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let (app, tenant) = (&w.app, &w.tenant);
+    let mut e = app.purchase("anna-ga4");
+    e["user_data"] = json!({"external_id": "U-ANNA-77", "client_ip_address": ANNA.ip,
+        "client_user_agent": "Mozilla/5.0 test"});
+    e["ga4"] = json!({"client_id": "123456.7654321", "user_id": "U-ANNA-77"});
+    let (status, body) = app.send(tenant, vec![e, event(app, "bo-1", &BO)]).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(2)), "{body}");
+    let sealed = sealed_of(app, tenant, &["anna-ga4"]).await;
+    let opened = app.state.keys.open_json(&sealed[0]).unwrap();
+    assert_eq!(opened["ga4_user_id"], "U-ANNA-77", "stored sealed");
+    let (status, refused) = app
+        .post_json(
+            "/v1/privacy/deletions",
+            Some(&tenant.key),
+            json!({"user_data": {"user_id": "U-ANNA-77"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["field"]),
+        (400, &json!("user_data.user_id"))
+    );
+
+    let id = delete(app, tenant, json!({"external_id": "U-ANNA-77"})).await;
+    assert_eq!(await_done(app, tenant, &id).await["events"], 1);
+    assert!(
+        sealed_of(app, tenant, &["anna-ga4"]).await.is_empty(),
+        "user_id is gone"
+    );
+    assert_eq!(
+        sealed_of(app, tenant, &["bo-1"]).await.len(),
+        1,
+        "Bo's stays"
+    );
 }

@@ -15,6 +15,7 @@ mod forms;
 mod headers;
 mod login;
 mod plans;
+mod privacy;
 pub mod session;
 mod tenants;
 mod traffic;
@@ -89,6 +90,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/tenants/{id}", web::post().to(tenants::update))
             .route("/tenants/{id}/api-keys", web::post().to(tenants::issue_key))
             .route("/api-keys/{id}/revoke", web::post().to(tenants::revoke_key))
+            .route(
+                "/tenants/{id}/privacy/deletions",
+                web::post().to(privacy::create),
+            )
             .route("/tenants/{id}/dedup", web::get().to(dedup::show))
             .route(
                 "/tenants/{id}/dedup/settings",

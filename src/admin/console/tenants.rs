@@ -1,7 +1,7 @@
 //! Tenants: list with search, create, and one tenant's page — settings (plan, status,
 //! event id requirement, dedup window, Meta endpoint fanout), API keys (issued key shown once; revoke),
 //! destinations (create, new credentials, state and pause reason), usage with alerts,
-//! and diagnostics.
+//! diagnostics and the latest deletion requests (`privacy` takes the form).
 
 use actix_web::{HttpResponse, Responder, web};
 use askama::Template;
@@ -70,6 +70,8 @@ struct ShowPage {
     error: Option<String>,
     /// The result of a test send just made from this page.
     test: Option<TestView>,
+    /// The latest deletion requests, newest first.
+    deletions: Vec<crate::privacy::DeletionOut>,
 }
 
 /// A kind of destination the add form offers, with the names of its two fields.
@@ -270,6 +272,7 @@ async fn show_page(
         kinds: kind_choices(),
         usage: usage::usage(&state.db, id, t.plan_id, &period).await?,
         diagnostics: diagnostics::report(db, id, &period).await?,
+        deletions: crate::privacy::recent(db, id, 20).await?,
         tenant: TenantView {
             id: t.id,
             name: t.name,
@@ -313,7 +316,7 @@ pub(super) async fn after_test(
 }
 
 /// Re-renders the tenant page with an error next to the forms (422).
-async fn failed(
+pub(super) async fn failed(
     admin: &ConsoleAdmin,
     state: &AppState,
     id: Uuid,
