@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::report::{Report, peak_rss_kb};
+use crate::report::{Report, cpu_us, peak_rss_kb, postgres_cpu_us};
 
 pub struct Options {
     pub url: String,
@@ -113,6 +113,7 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
         Vec::<u64>::new(),
         std::collections::BTreeMap::<String, u64>::new(),
     )));
+    let cpu_before = (o.server_pid.and_then(cpu_us), postgres_cpu_us());
     let started = Instant::now();
     let deadline = started + o.duration;
     let mut tasks = Vec::new();
@@ -223,5 +224,11 @@ pub async fn run(o: Options) -> anyhow::Result<Report> {
         report.drain = Some(started.elapsed());
     }
     report.peak_rss_kb = o.server_pid.and_then(peak_rss_kb);
+    let server_after = o.server_pid.and_then(cpu_us);
+    report.server_cpu_us = cpu_before
+        .0
+        .zip(server_after)
+        .map(|(a, b)| b.saturating_sub(a));
+    report.db_cpu_us = Some(postgres_cpu_us().saturating_sub(cpu_before.1));
     Ok(report)
 }

@@ -3,7 +3,8 @@
 //! reports accepted events/s, request latency, errors by status, queue drain time and
 //! sends/s, and the server's peak RSS; `drain` times a backlog left by `http`; `ceiling`
 //! writes the same rows straight to the database, so every run can be read as a fraction
-//! of the ceiling; `beacons` drives the browser beacon intake; `dedup-report` times the
+//! of the ceiling (Kickin's own rows); `sqlite-ceiling` writes the reference ceiling's
+//! minimal rows into SQLite, as `bench/ceiling_b*.sql` does with pgbench; `beacons` drives the browser beacon intake; `dedup-report` times the
 //! dedup report over a million observations. It reaches the service only through the
 //! `kickin` library.
 
@@ -13,6 +14,7 @@ mod ceiling;
 mod dedup;
 mod drain;
 mod http;
+mod reference;
 mod report;
 
 use std::time::Duration;
@@ -112,6 +114,16 @@ enum Command {
         /// Timed report requests (after five warm-up ones).
         #[arg(long, default_value_t = 50)]
         requests: usize,
+    },
+    /// The reference ceiling on SQLite: bench/ceiling_b*.sql's minimal rows written into a
+    /// fresh SQLite file (WAL, synchronous=FULL) by one writer.
+    SqliteCeiling {
+        #[arg(long)]
+        path: std::path::PathBuf,
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// Write the rows Kickin writes per event straight to KICKIN_DATABASE_URL.
     Ceiling {
@@ -214,6 +226,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print!("{}", dedup::run(options).await?);
             return Ok(());
         }
+        Command::SqliteCeiling {
+            path,
+            batch,
+            seconds,
+        } => reference::run(&path, batch, Duration::from_secs(seconds)).await?,
         Command::Ceiling {
             concurrency,
             batch,
