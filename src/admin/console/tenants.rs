@@ -73,14 +73,14 @@ struct ShowPage {
 }
 
 /// A kind of destination the add form offers, with the names of its two fields.
-struct KindChoice {
-    value: &'static str,
-    label: &'static str,
-    target: &'static str,
-    secret: &'static str,
+pub struct KindChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub target: &'static str,
+    pub secret: &'static str,
 }
 
-fn kind_choices() -> Vec<KindChoice> {
+pub fn kind_choices() -> Vec<KindChoice> {
     destinations::Kind::ALL
         .into_iter()
         .map(|kind| {
