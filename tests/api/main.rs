@@ -36,6 +36,8 @@ mod logins;
 mod malformed;
 mod meta_endpoint;
 mod meta_sdk;
+mod portal;
+mod portal_pages;
 mod privacy;
 mod queue;
 mod snapshot;
