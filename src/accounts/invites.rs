@@ -119,3 +119,36 @@ pub fn check_password(password: &str) -> AppResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invite_is_open_until_used_or_expired() {
+        let row = tenant_invites::Model {
+            id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            token_hash: sha256_hex(b"t"),
+            created_at: 0,
+            expires_at: INVITE_TTL_MS,
+            used_at: None,
+        };
+        assert_eq!(state_of(&row, INVITE_TTL_MS - 1), InviteState::Open);
+        assert_eq!(state_of(&row, INVITE_TTL_MS), InviteState::Expired);
+        let used = tenant_invites::Model {
+            used_at: Some(5),
+            ..row
+        };
+        assert_eq!(state_of(&used, 6), InviteState::Used);
+    }
+
+    #[test]
+    fn short_passwords_are_refused_before_any_hashing() {
+        assert_eq!(
+            check_password("short").unwrap_err().field.as_deref(),
+            Some("password")
+        );
+        assert!(check_password("long-enough").is_ok());
+    }
+}

@@ -8,15 +8,15 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::PortalUser;
-use super::view::{Layout, page};
+use super::view::{Layout, form_error, page};
 use crate::admin::console::destination_test::TestView;
 use crate::admin::console::error::ConsoleResult;
 use crate::admin::console::forms::{Form, field};
 use crate::admin::console::see_other;
-use crate::admin::console::tenants::{KindChoice, kind_choices};
+use crate::admin::console::tenants::{KindChoice, destination_patch, kind_choices};
 use crate::destinations::test_send;
-use crate::destinations::{self, DestinationIn, DestinationOut, DestinationPatch};
-use crate::error::{AppError, ErrorKind};
+use crate::destinations::{self, DestinationIn, DestinationOut};
+use crate::error::ErrorKind;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -71,13 +71,6 @@ async fn render_one(
     Ok(page(status, &show_page))
 }
 
-fn message(e: &AppError) -> String {
-    match &e.field {
-        Some(f) => format!("{f}: {}", e.message),
-        None => e.message.clone(),
-    }
-}
-
 pub async fn list(user: PortalUser, state: web::Data<AppState>) -> ConsoleResult<HttpResponse> {
     render_list(&user, &state, StatusCode::OK, None).await
 }
@@ -125,7 +118,7 @@ pub async fn create(
                 &user,
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message(&e)),
+                Some(form_error(&e)),
             )
             .await
         }
@@ -142,11 +135,7 @@ pub async fn update(
     user.check_manage(&post)?;
     let current = destinations::get(&state.db.conn, user.tenant_id, *id).await?;
     let before = current.to_out();
-    let secret = Some(field(&post, "secret").to_string()).filter(|s| !s.is_empty());
-    let patch = DestinationPatch {
-        state: Some(field(&post, "state").to_string()).filter(|s| !s.is_empty()),
-        ..DestinationPatch::with_secret(current.kind, secret)
-    };
+    let patch = destination_patch(&post, current.kind);
     let txn = state.db.begin_write().await?;
     match crate::dispatch::destination_state::update(
         &*txn,
@@ -173,7 +162,7 @@ pub async fn update(
                 *id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                Some(message(&e)),
+                Some(form_error(&e)),
             )
             .await
         }

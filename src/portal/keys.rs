@@ -7,17 +7,17 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::PortalUser;
-use super::view::{Layout, When, page, when};
+use super::view::{Layout, When, form_error, page, when};
 use crate::admin::console::error::ConsoleResult;
-use crate::admin::console::forms::{Form, field, fields};
+use crate::admin::console::forms::{Form, field};
 use crate::admin::console::see_other;
+use crate::admin::console::tenants::key_input;
 use crate::audit::Change;
 use crate::browser::keys::{self as browser_keys, BrowserKeyIn, BrowserKeyOut};
 use crate::browser::script;
-use crate::error::AppError;
 use crate::page::PageRequest;
 use crate::state::AppState;
-use crate::tenants::api_keys::{self, ApiKeyIn, ApiKeyOut};
+use crate::tenants::api_keys::{self, ApiKeyOut};
 
 #[derive(Template)]
 #[template(path = "app/keys.html")]
@@ -79,13 +79,6 @@ pub async fn show(
     render(&user, &state, &req, StatusCode::OK, None, None).await
 }
 
-fn message(e: &AppError) -> String {
-    match &e.field {
-        Some(f) => format!("{f}: {}", e.message),
-        None => e.message.clone(),
-    }
-}
-
 pub async fn issue(
     user: PortalUser,
     state: web::Data<AppState>,
@@ -93,17 +86,10 @@ pub async fn issue(
     post: web::Form<Form>,
 ) -> ConsoleResult<HttpResponse> {
     user.check_manage(&post)?;
-    let mut scopes: Vec<String> = fields(&post, "scope")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    if scopes.is_empty() {
-        scopes = vec!["ingest".into(), "read".into()];
+    let mut input = key_input(&post);
+    if input.scopes.is_empty() {
+        input.scopes = vec!["ingest".into(), "read".into()];
     }
-    let input = ApiKeyIn {
-        name: field(&post, "name").to_string(),
-        scopes,
-    };
     let txn = state.db.begin_write().await?;
     match api_keys::issue(&*txn, user.tenant_id, input, state.clock.now_ms()).await {
         Ok(issued) => {
@@ -126,7 +112,7 @@ pub async fn issue(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                Some(message(&e)),
+                Some(form_error(&e)),
             )
             .await
         }
@@ -186,7 +172,7 @@ pub async fn create_browser_key(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                Some(message(&e)),
+                Some(form_error(&e)),
             )
             .await
         }

@@ -9,11 +9,12 @@ use super::access::{self, LOGIN_CSRF_COOKIE, PortalUser};
 use crate::accounts::{invites, portal_sessions};
 use crate::admin::console::error::{ConsoleError, ConsoleResult};
 use crate::admin::console::forms::{Form, field};
+use crate::admin::console::login::refused_with;
 use crate::admin::console::see_other;
 use crate::admin::console::session::check_csrf;
 use crate::admin::session::client_address;
 use crate::crypto::random_token;
-use crate::error::{AppError, ErrorKind};
+use crate::error::AppError;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -116,26 +117,9 @@ pub async fn submit(
 
 /// The login form again: wrong credentials (401) or a lock (429 with `Retry-After`).
 fn refused(req: &HttpRequest, email: &str, e: AppError) -> ConsoleResult<HttpResponse> {
-    match (e.kind, e.retry_after) {
-        (ErrorKind::Unauthorized, _) => Ok(login_page(
-            req,
-            StatusCode::UNAUTHORIZED,
-            email,
-            Some("Email or password is wrong.".into()),
-        )),
-        (ErrorKind::TooManyRequests, Some(seconds)) => {
-            let message = format!(
-                "Too many login attempts; try again in {} minute(s).",
-                seconds.div_ceil(60)
-            );
-            let mut response = login_page(req, StatusCode::TOO_MANY_REQUESTS, email, Some(message));
-            response
-                .headers_mut()
-                .insert(actix_web::http::header::RETRY_AFTER, seconds.into());
-            Ok(response)
-        }
-        _ => Err(ConsoleError::App(e)),
-    }
+    refused_with(e, |status, message| {
+        login_page(req, status, email, Some(message))
+    })
 }
 
 pub async fn logout(

@@ -67,6 +67,8 @@ fn relative(ms: i64) -> String {
     }
 }
 
+pub use crate::admin::console::forms::form_error;
+
 pub fn page(status: StatusCode, page: &impl askama::Template) -> HttpResponse {
     crate::admin::console::html(status, page)
 }

@@ -37,6 +37,7 @@ mod malformed;
 mod meta_endpoint;
 mod meta_sdk;
 mod portal;
+mod portal_access;
 mod portal_flows;
 mod portal_pages;
 mod privacy;

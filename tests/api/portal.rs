@@ -241,31 +241,3 @@ async fn portal_logins_need_csrf_lock_like_the_console_and_logout_ends_the_sessi
         .advance_ms(kickin::accounts::throttle::LOCK_MS + 1);
     assert_eq!(login(&mut guesser, "o@shop.test", PASSWORD).await.0, 303);
 }
-
-db_tests!(the_console_tenant_page_invites_portal_users);
-
-async fn the_console_tenant_page_invites_portal_users(backend: Backend) {
-    let app = spawn(backend).await;
-    let tenant = app.create_tenant(json!({})).await;
-    let mut console = Console::new(&app);
-    console
-        .login(crate::support::ADMIN_EMAIL, crate::support::ADMIN_PASSWORD)
-        .await;
-    let (_, page, _) = console.get(&format!("/admin/tenants/{}", tenant.id)).await;
-    assert!(page.contains("id=\"invite-user-form\""));
-    let path = format!("/admin/tenants/{}/users", tenant.id);
-    let form = [("email", "boss@shop.test"), ("role", "owner")];
-    let (status, page, _) = console.post(&path, &form).await;
-    assert_eq!(status, 201, "{page}");
-    let start = page.find("id=\"invite-url\">").unwrap() + "id=\"invite-url\">".len();
-    let url = &page[start..start + page[start..].find('<').unwrap()];
-    let mut owner = accept(&app, url.strip_prefix(&app.base).unwrap()).await;
-    let (_, page, _) = owner.get("/app").await;
-    assert!(page.contains("boss@shop.test (owner)"));
-    let form = [
-        ("email", "x@shop.test"),
-        ("csrf_token", "forged"),
-        ("role", "owner"),
-    ];
-    assert_eq!(console.post(&path, &form).await.0, 403);
-}

@@ -257,10 +257,7 @@ async fn failed(
     id: Uuid,
     e: AppError,
 ) -> ConsoleResult<HttpResponse> {
-    let message = match &e.field {
-        Some(f) => format!("{f}: {}", e.message),
-        None => e.message.clone(),
-    };
+    let message = super::forms::form_error(&e);
     let doctor = page(admin, state, req, id, None, Some(message)).await?;
     Ok(html(
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,7 +13,7 @@ pub mod destination_test;
 pub mod error;
 pub mod forms;
 pub mod headers;
-mod login;
+pub mod login;
 mod plans;
 pub mod session;
 pub mod tenants;

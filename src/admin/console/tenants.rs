@@ -322,10 +322,7 @@ async fn failed(
     if e.kind == crate::error::ErrorKind::NotFound {
         return Err(ConsoleError::App(e));
     }
-    let message = match &e.field {
-        Some(f) => format!("{f}: {}", e.message),
-        None => e.message.clone(),
-    };
+    let message = super::forms::form_error(&e);
     Ok(super::html(
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         &show_page(admin, state, id, None, Some(message)).await?,
@@ -423,14 +420,7 @@ pub async fn issue_key(
 ) -> ConsoleResult<HttpResponse> {
     admin.check_write(&post)?;
     let tenant = tenants::get(&state.db.conn, *id).await?;
-    let scopes = fields(&post, "scope")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let input = api_keys::ApiKeyIn {
-        name: field(&post, "name").to_string(),
-        scopes,
-    };
+    let input = key_input(&post);
     let txn = state.db.begin_write().await?;
     match api_keys::issue(&*txn, tenant.id, input, state.clock.now_ms()).await {
         Ok(issued) => {
@@ -519,11 +509,7 @@ pub async fn update_destination(
     admin.check_write(&post)?;
     let current = destinations::get_any(&state.db.conn, *id).await?;
     let (tenant_id, before) = (current.model.tenant_id, current.to_out());
-    let secret = Some(field(&post, "secret").to_string()).filter(|s| !s.is_empty());
-    let patch = DestinationPatch {
-        state: Some(field(&post, "state").to_string()).filter(|s| !s.is_empty()),
-        ..DestinationPatch::with_secret(current.kind, secret)
-    };
+    let patch = destination_patch(&post, current.kind);
     let txn = state.db.begin_write().await?;
     let result = crate::dispatch::destination_state::update(
         &*txn,
@@ -551,5 +537,25 @@ pub async fn update_destination(
             drop(txn);
             failed(&admin, &state, tenant_id, e).await
         }
+    }
+}
+
+/// The key form: a name and the ticked scopes.
+pub fn key_input(post: &Form) -> api_keys::ApiKeyIn {
+    api_keys::ApiKeyIn {
+        name: field(post, "name").to_string(),
+        scopes: fields(post, "scope")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// The destination form: new credentials (blank: keep them) and/or a new state.
+pub fn destination_patch(post: &Form, kind: destinations::Kind) -> DestinationPatch {
+    let secret = Some(field(post, "secret").to_string()).filter(|s| !s.is_empty());
+    DestinationPatch {
+        state: Some(field(post, "state").to_string()).filter(|s| !s.is_empty()),
+        ..DestinationPatch::with_secret(kind, secret)
     }
 }
