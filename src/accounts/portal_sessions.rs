@@ -109,3 +109,15 @@ async fn revoke(
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Deletes the rows of portal sessions that have expired (their tokens are refused by
+/// their expiry anyway), with the admin sessions' purge. Returns how many were deleted.
+pub async fn purge_expired(db: &Db, now_ms: i64) -> AppResult<u64> {
+    let txn = db.begin_write().await?;
+    let result = tenant_user_sessions::Entity::delete_many()
+        .filter(tenant_user_sessions::Column::ExpiresAt.lte(now_ms))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(result.rows_affected)
+}

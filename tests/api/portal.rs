@@ -240,4 +240,14 @@ async fn portal_logins_need_csrf_lock_like_the_console_and_logout_ends_the_sessi
     app.clock
         .advance_ms(kickin::accounts::throttle::LOCK_MS + 1);
     assert_eq!(login(&mut guesser, "o@shop.test", PASSWORD).await.0, 303);
+    app.clock
+        .advance_ms(kickin::accounts::sessions::SESSION_TTL_MS);
+    assert_eq!(
+        guesser.get("/app").await.0,
+        303,
+        "an expired session is refused"
+    );
+    let now = app.clock.now_ms();
+    let purged = kickin::accounts::portal_sessions::purge_expired(&app.state.db, now).await;
+    assert_eq!(purged.unwrap(), 3, "the expired rows are purged");
 }
