@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Forbidden,
     NotFound,
     Conflict,
+    /// Something that existed once and is no more (a used or expired invite).
+    Gone,
     PayloadTooLarge,
     Unprocessable,
     TooManyRequests,
@@ -79,6 +81,9 @@ impl AppError {
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Conflict, code, message)
+    }
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Gone, code, message)
     }
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unprocessable, code, message)

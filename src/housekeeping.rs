@@ -146,9 +146,12 @@ pub fn spawn(db: Db, clock: Clock, shutdown: CancellationToken) -> Vec<JoinHandl
             |db, now| async move { crate::dispatch::expiry::expire_waiting(&db, now).await },
         ),
         leased.spawn("purge_admin_sessions", minutes(10), |db, now| async move {
-            crate::accounts::sessions::purge_expired(&db, now)
-                .await
-                .map_err(|e| DbErr::Custom(e.to_string()))
+            let purged = async {
+                let admins = crate::accounts::sessions::purge_expired(&db, now).await?;
+                let portal = crate::accounts::portal_sessions::purge_expired(&db, now).await?;
+                Ok::<_, crate::error::AppError>(admins + portal)
+            };
+            purged.await.map_err(|e| DbErr::Custom(e.to_string()))
         }),
         leased.spawn(
             "release_stale_reservations",

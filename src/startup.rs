@@ -27,7 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: bool, role: Role) {
     cfg.route("/openapi.json", web::get().to(api::service::openapi))
         .configure(api::routes)
         .configure(admin::routes)
-        .configure(admin::console::routes);
+        .configure(admin::console::routes)
+        .configure(crate::portal::routes);
 }
 
 pub struct Application {

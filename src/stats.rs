@@ -35,13 +35,22 @@ pub struct Dashboard {
     pub alerts: Vec<AlertRow>,
 }
 
-async fn counter(db: &impl ConnectionTrait, code: &str, day_like: &str) -> AppResult<i64> {
-    let select = Query::select()
+/// The sum of a diagnostic counter over days like `day_like`, of one tenant or all.
+pub async fn counter(
+    db: &impl ConnectionTrait,
+    tenant: Option<uuid::Uuid>,
+    code: &str,
+    day_like: &str,
+) -> AppResult<i64> {
+    let mut select = Query::select()
         .expr_as(Expr::cust("CAST(COALESCE(SUM(count), 0) AS BIGINT)"), "n")
         .from("diagnostic_counts")
         .and_where(Expr::col("code").eq(code))
         .and_where(Expr::col("day").like(day_like))
         .to_owned();
+    if let Some(tenant) = tenant {
+        select.and_where(Expr::col("tenant_id").eq(tenant));
+    }
     Ok(db
         .query_one(&select)
         .await?
@@ -91,10 +100,10 @@ pub async fn dashboard(db: &impl ConnectionTrait, now_ms: i64) -> AppResult<Dash
         }
     }
     Ok(Dashboard {
-        events_today: counter(db, "received", &today).await?,
-        duplicates_today: counter(db, "duplicate_event", &today).await?,
-        events_month: counter(db, "received", &month_like).await?,
-        duplicates_month: counter(db, "duplicate_event", &month_like).await?,
+        events_today: counter(db, None, "received", &today).await?,
+        duplicates_today: counter(db, None, "duplicate_event", &today).await?,
+        events_month: counter(db, None, "received", &month_like).await?,
+        duplicates_month: counter(db, None, "duplicate_event", &month_like).await?,
         queue_depth,
         oldest_due: oldest.map(rfc3339).unwrap_or_else(|| "—".into()),
         paused_destinations: destinations::Entity::find()

@@ -19,6 +19,7 @@ mod m20261201_000010_browser;
 mod m20261202_000011_meta_endpoint;
 mod m20261202_000012_consent;
 mod m20261202_000013_privacy_deletions;
+mod m20261203_000014_tenant_users;
 mod m20261203_000016_distributable;
 
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_meta_endpoint::Migration),
             Box::new(m20261202_000012_consent::Migration),
             Box::new(m20261202_000013_privacy_deletions::Migration),
+            Box::new(m20261203_000014_tenant_users::Migration),
             Box::new(m20261203_000016_distributable::Migration),
         ]
     }

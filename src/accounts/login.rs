@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use crate::clock::Clock;
-use crate::entities::admins;
+use crate::entities::{admins, tenant_users};
 use crate::error::{AppError, AppResult, ErrorKind};
 
 use super::gate::PasswordGate;
@@ -64,11 +64,30 @@ impl Logins {
         self.refuse_if_locked(address, email, clock)?;
         let admin = super::find_by_email(db, email)
             .await?
-            .filter(|a| a.disabled_at.is_none());
-        let hash = admin.as_ref().map(|a| a.password_hash.clone());
+            .filter(|a| a.disabled_at.is_none())
+            .map(|a| (a.password_hash.clone(), a));
+        self.check(clock, address, email, password, admin).await
+    }
+
+    /// One password check against `account` (its stored hash and what it stands for), or
+    /// against the dummy hash when there is none, under the lock and through the gate.
+    /// `subject` is what the lock counts failures against (the email, or a prefixed one).
+    pub async fn check<T>(
+        &self,
+        clock: &Clock,
+        address: IpAddr,
+        subject: &str,
+        password: &str,
+        account: Option<(String, T)>,
+    ) -> AppResult<T> {
+        self.refuse_if_locked(address, subject, clock)?;
+        let (hash, account) = match account {
+            Some((hash, account)) => (Some(hash), Some(account)),
+            None => (None, None),
+        };
         let permit = self.gate.enter().await.map_err(|_| busy())?;
         // Attempts that queued at the gate were let in before a lock that began meanwhile.
-        self.refuse_if_locked(address, email, clock)?;
+        self.refuse_if_locked(address, subject, clock)?;
         let password = password.to_string();
         let ok = permit
             // The dummy hash is made on first use: under the gate too.
@@ -78,16 +97,45 @@ impl Logins {
             })
             .await
             .unwrap_or(false);
-        match admin {
-            Some(admin) if ok => {
-                self.throttle.succeeded(email);
-                Ok(admin)
+        match account {
+            Some(account) if ok => {
+                self.throttle.succeeded(subject);
+                Ok(account)
             }
             _ => {
-                self.throttle.failed(address, email, clock.now_ms());
+                self.throttle.failed(address, subject, clock.now_ms());
                 Err(AppError::unauthorized("email or password is wrong"))
             }
         }
+    }
+
+    /// A tenant user's login to the portal: the same lock and gate as admins, counted
+    /// against `portal:<email>` so the console and the portal lock apart. Invited users
+    /// without a password yet are checked against the dummy hash like unknown emails.
+    pub async fn attempt_portal(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        clock: &Clock,
+        address: IpAddr,
+        email: &str,
+        password: &str,
+    ) -> AppResult<tenant_users::Model> {
+        let subject = format!("portal:{}", email.trim().to_ascii_lowercase());
+        self.refuse_if_locked(address, &subject, clock)?;
+        let user = super::tenant_users::find_by_email(db, email)
+            .await?
+            .and_then(|u| u.password_hash.clone().map(|h| (h, u)));
+        self.check(clock, address, &subject, password, user).await
+    }
+
+    /// Hashes a new password on the blocking pool behind the gate, as logins do.
+    pub async fn hash(&self, password: &str) -> AppResult<String> {
+        let permit = self.gate.enter().await.map_err(|_| busy())?;
+        let password = password.to_string();
+        permit
+            .run(move || passwords::hash(&password))
+            .await
+            .ok_or_else(|| AppError::internal("could not hash the password"))
     }
 
     fn refuse_if_locked(&self, address: IpAddr, email: &str, clock: &Clock) -> AppResult<()> {

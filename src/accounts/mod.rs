@@ -1,10 +1,14 @@
-//! Operator accounts: admins with roles, Argon2id passwords, server-side sessions behind
-//! signed tokens, and the login lock.
+//! Accounts: operator admins with roles, Argon2id passwords, server-side sessions behind
+//! signed tokens, and the login lock; and the tenants' own portal users with their
+//! invites and sessions, behind the same lock, gate and token signing.
 
 pub mod gate;
+pub mod invites;
 pub mod login;
 pub mod passwords;
+pub mod portal_sessions;
 pub mod sessions;
+pub mod tenant_users;
 pub mod throttle;
 
 use sea_orm::{

@@ -37,9 +37,14 @@ pub enum SessionState {
 }
 
 pub fn state_of(row: &admin_sessions::Model, now_ms: i64) -> SessionState {
-    if row.revoked_at.is_some() {
+    state_at(row.revoked_at, row.expires_at, now_ms)
+}
+
+/// The state of any stored session (an admin's or a tenant user's) from its times.
+pub fn state_at(revoked_at: Option<i64>, expires_at: i64, now_ms: i64) -> SessionState {
+    if revoked_at.is_some() {
         SessionState::Revoked
-    } else if row.expires_at <= now_ms {
+    } else if expires_at <= now_ms {
         SessionState::Expired
     } else {
         SessionState::Active
@@ -77,7 +82,7 @@ pub async fn start(
     Ok(Started { token, expires_at })
 }
 
-fn sign(
+pub(crate) fn sign(
     keys: &Keys,
     id: Uuid,
     admin_id: Uuid,

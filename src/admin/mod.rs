@@ -11,6 +11,7 @@ pub mod plans;
 pub mod privacy;
 pub mod session;
 pub mod tenants;
+pub mod users;
 
 use actix_web::web;
 
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/tenants/{id}/api-keys",
                 web::post().to(tenants::issue_api_key),
             )
+            .route("/tenants/{id}/users", web::post().to(users::create_user))
             .route("/api-keys/{id}", web::delete().to(tenants::revoke_api_key))
             .route(
                 "/tenants/{id}/diagnostics",

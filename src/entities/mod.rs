@@ -19,5 +19,8 @@ pub mod invoice_lines;
 pub mod invoices;
 pub mod plans;
 pub mod privacy_deletions;
+pub mod tenant_invites;
+pub mod tenant_user_sessions;
+pub mod tenant_users;
 pub mod tenants;
 pub mod usage_meter;

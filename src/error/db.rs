@@ -56,6 +56,20 @@ pub(super) const UNIQUE: &[UniqueRule] = &[
         field: None,
         message: "this tenant already has an invoice for this month",
     },
+    UniqueRule {
+        postgres: "tenant_users_email_key",
+        sqlite: "tenant_users.email",
+        code: "user_exists",
+        field: Some("email"),
+        message: "a portal user with this email already exists",
+    },
+    UniqueRule {
+        postgres: "tenant_invites_by_hash",
+        sqlite: "tenant_invites.token_hash",
+        code: "invite_collision",
+        field: None,
+        message: "the generated invite collided with an existing one; invite again",
+    },
 ];
 
 /// SQLite's only way of naming the columns of a unique violation is its message.

@@ -37,6 +37,18 @@ fn each_unique_constraint_maps_to_its_product_error_on_both_databases() {
             "invoice_exists",
             None,
         ),
+        (
+            "tenant_users_email_key",
+            "tenant_users.email",
+            "user_exists",
+            Some("email"),
+        ),
+        (
+            "tenant_invites_by_hash",
+            "tenant_invites.token_hash",
+            "invite_collision",
+            None,
+        ),
     ];
     assert_eq!(UNIQUE.len(), expected.len(), "every rule is checked here");
     for (postgres, sqlite, code, field) in expected {

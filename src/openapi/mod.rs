@@ -56,7 +56,7 @@ impl Modify for Security {
         admin::plans::list_plans, admin::plans::create_plan, admin::plans::get_plan, admin::plans::update_plan,
         admin::tenants::list_tenants, admin::tenants::create_tenant, admin::tenants::get_tenant,
         admin::tenants::update_tenant, admin::tenants::list_api_keys, admin::tenants::issue_api_key,
-        admin::tenants::revoke_api_key, admin::tenants::get_diagnostics,
+        admin::tenants::revoke_api_key, admin::tenants::get_diagnostics, admin::users::create_user,
         admin::destinations::list_destinations, admin::destinations::create_destination,
         admin::destinations::get_destination, admin::destinations::update_destination,
         admin::destinations::delete_destination, admin::destinations::test_destination,

@@ -172,3 +172,21 @@ pub async fn revoke(db: &impl ConnectionTrait, key_id: Uuid, now: i64) -> AppRes
     active.revoked_at = Set(Some(now));
     Ok(active.update(db).await?.into())
 }
+
+/// Revokes a key of this tenant; another tenant's key is not found.
+pub async fn revoke_for(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    key_id: Uuid,
+    now: i64,
+) -> AppResult<ApiKeyOut> {
+    let owned = api_keys::Entity::find()
+        .filter(api_keys::Column::Id.eq(key_id))
+        .filter(api_keys::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?;
+    match owned {
+        Some(_) => revoke(db, key_id, now).await,
+        None => Err(AppError::not_found("API key")),
+    }
+}

@@ -59,28 +59,28 @@ pub fn advice(c: Category) -> (&'static str, &'static str) {
 }
 
 pub struct CategoryRow {
-    key: &'static str,
-    count: i64,
-    share: String,
-    meaning: &'static str,
-    fix: &'static str,
-    mistake: bool,
+    pub key: &'static str,
+    pub count: i64,
+    pub share: String,
+    pub meaning: &'static str,
+    pub fix: &'static str,
+    pub mistake: bool,
 }
 
 pub struct ExampleRow {
-    server_name: String,
-    server_id: String,
-    server_time: String,
-    browser_name: String,
-    browser_id: String,
-    browser_time: String,
-    page: String,
+    pub server_name: String,
+    pub server_id: String,
+    pub server_time: String,
+    pub browser_name: String,
+    pub browser_id: String,
+    pub browser_time: String,
+    pub page: String,
 }
 
 pub struct ExampleGroup {
-    key: &'static str,
-    fix: &'static str,
-    rows: Vec<ExampleRow>,
+    pub key: &'static str,
+    pub fix: &'static str,
+    pub rows: Vec<ExampleRow>,
 }
 
 #[derive(Template)]
@@ -138,7 +138,7 @@ fn share(n: i64, of: i64) -> String {
     }
 }
 
-fn rows(r: &DedupReport) -> Vec<CategoryRow> {
+pub fn rows(r: &DedupReport) -> Vec<CategoryRow> {
     Category::ALL
         .iter()
         .map(|&c| {
@@ -164,7 +164,7 @@ fn rows(r: &DedupReport) -> Vec<CategoryRow> {
         .collect()
 }
 
-fn groups(r: &DedupReport) -> Vec<ExampleGroup> {
+pub fn groups(r: &DedupReport) -> Vec<ExampleGroup> {
     Category::ALL
         .iter()
         .filter_map(|&c| {
@@ -183,13 +183,14 @@ pub struct PeriodQuery {
     period: Option<String>,
 }
 
-fn days_in(period: crate::period::Period) -> usize {
-    ((period.end_ms() - period.start_ms()) / crate::clock::MS_PER_DAY) as usize
+impl PeriodQuery {
+    pub fn period(&self) -> Option<&str> {
+        self.period.as_deref()
+    }
 }
 
-fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+pub fn days_in(period: crate::period::Period) -> usize {
+    ((period.end_ms() - period.start_ms()) / crate::clock::MS_PER_DAY) as usize
 }
 
 async fn page(
@@ -226,7 +227,10 @@ async fn page(
         chart: dedup_chart::layout(&r.by_day, days_in(period), threshold),
         width: dedup_chart::WIDTH,
         height: dedup_chart::HEIGHT,
-        snippet: script::snippet(&base_url(req), live.map_or("pk_…", |k| k.key.as_str())),
+        snippet: script::snippet(
+            &crate::admin::users::base_url(req),
+            live.map_or("pk_…", |k| k.key.as_str()),
+        ),
         keys,
         report: r,
         threshold_percent: format!("{}", f64::from(tenant.dedup_alert_threshold_bp) / 100.0),
@@ -253,10 +257,7 @@ async fn failed(
     id: Uuid,
     e: AppError,
 ) -> ConsoleResult<HttpResponse> {
-    let message = match &e.field {
-        Some(f) => format!("{f}: {}", e.message),
-        None => e.message.clone(),
-    };
+    let message = super::forms::form_error(&e);
     let doctor = page(admin, state, req, id, None, Some(message)).await?;
     Ok(html(
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -109,6 +109,49 @@ pub fn layout(days: &[Day], slots: usize, threshold: f64) -> Chart {
     }
 }
 
+/// Counts per day (the portal overview's events received) on the same axes: one bar per
+/// day scaled to the busiest, a `<title>` with the day's number; no threshold line.
+pub fn counts(days: &[(String, i64)], what: &str) -> Chart {
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let most = days.iter().map(|d| d.1).max().unwrap_or(0).max(1) as f64;
+    let slot = plot_w / days.len().max(1) as f64;
+    let y_of = |n: f64| TOP + plot_h * (1.0 - n / most);
+    let mut chart = Chart {
+        bars: Vec::new(),
+        empty: Vec::new(),
+        x_labels: Vec::new(),
+        y_lines: [0.0, most / 2.0, most]
+            .iter()
+            .map(|n| (px(y_of(*n)), format!("{n:.0}")))
+            .collect(),
+        threshold_y: px(TOP + plot_h),
+        threshold_label: String::new(),
+        threshold_label_y: px(TOP + plot_h),
+        plot_left: px(LEFT),
+        plot_right: px(WIDTH - RIGHT),
+    };
+    for (i, (date, n)) in days.iter().enumerate() {
+        let x = LEFT + slot * i as f64;
+        chart.bars.push(Bar {
+            x: px(x + slot * 0.15),
+            y: px(y_of(*n as f64)),
+            width: px(slot * 0.7),
+            height: px(plot_h * *n as f64 / most),
+            low: false,
+            title: format!("{date}: {n} {what}"),
+        });
+        if i % 7 == 0 || i + 1 == days.len() {
+            chart.x_labels.push(Label {
+                x: px(x + slot * 0.5),
+                y: px(HEIGHT - 8.0),
+                text: date.get(5..).unwrap_or(date).to_string(),
+            });
+        }
+    }
+    chart
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +186,14 @@ mod tests {
             "the whole month"
         );
         assert_eq!(chart.threshold_label, "alert under 80 %");
+    }
+
+    #[test]
+    fn counts_scale_to_the_busiest_day() {
+        let days = [("2026-12-01".to_string(), 4), ("2026-12-02".to_string(), 2)];
+        let chart = counts(&days, "events");
+        assert_eq!(chart.bars.len(), 2);
+        assert_eq!(chart.bars[1].height, px((HEIGHT - TOP - BOTTOM) / 2.0));
+        assert_eq!(chart.bars[0].title, "2026-12-01: 4 events");
     }
 }

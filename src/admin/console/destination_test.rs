@@ -19,17 +19,17 @@ use crate::states::DestinationState;
 
 /// A test send's result as the tenant page shows it.
 pub struct TestView {
-    pub(super) destination: String,
-    pub(super) ok: bool,
+    pub(crate) destination: String,
+    pub(crate) ok: bool,
     /// `HTTP 400`, or `no answer`.
-    pub(super) status: String,
-    pub(super) messages: Vec<String>,
+    pub(crate) status: String,
+    pub(crate) messages: Vec<String>,
     /// What to do next, where the result alone does not say.
-    pub(super) hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl TestView {
-    fn of(destination: &Destination, result: &TestResult) -> Self {
+    pub(crate) fn of(destination: &Destination, result: &TestResult) -> Self {
         let paused = destination.model.state == DestinationState::Paused;
         let hint = (result.ok && paused).then(|| {
             "The test went through, but the destination stays paused: save new \

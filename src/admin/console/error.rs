@@ -12,6 +12,9 @@ use crate::error::AppError;
 pub enum ConsoleError {
     #[error("log in first")]
     Login,
+    /// Anonymous in the customer portal: to its own login page.
+    #[error("log in first")]
+    PortalLogin,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -34,16 +37,21 @@ struct ErrorPage<'a> {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ConsoleError::Login => StatusCode::SEE_OTHER,
+            ConsoleError::Login | ConsoleError::PortalLogin => StatusCode::SEE_OTHER,
             ConsoleError::Forbidden(_) => StatusCode::FORBIDDEN,
             ConsoleError::App(e) => e.status_code(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ConsoleError::Login = self {
+        let login = match self {
+            ConsoleError::Login => Some("/admin/login"),
+            ConsoleError::PortalLogin => Some("/app/login"),
+            _ => None,
+        };
+        if let Some(login) = login {
             return HttpResponse::SeeOther()
-                .insert_header((LOCATION, "/admin/login"))
+                .insert_header((LOCATION, login))
                 .finish();
         }
         let message = match self {

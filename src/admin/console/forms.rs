@@ -106,3 +106,11 @@ pub fn checkbox(name: &str, values: &[String]) -> AppResult<Option<bool>> {
         )),
     }
 }
+
+/// A refused form's message, naming the field when there is one.
+pub fn form_error(e: &AppError) -> String {
+    match &e.field {
+        Some(f) => format!("{f}: {}", e.message),
+        None => e.message.clone(),
+    }
+}

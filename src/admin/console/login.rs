@@ -71,12 +71,19 @@ pub async fn submit(
 /// The login form again, saying why: wrong credentials (401) or a lock (429 with
 /// `Retry-After`). Other errors (the database) are not a wrong password.
 fn refused(req: &HttpRequest, email: &str, e: AppError) -> ConsoleResult<HttpResponse> {
+    refused_with(e, |status, message| page(req, status, email, Some(message)))
+}
+
+/// Why a login was refused, as a login form `render`ed with a status and message (the
+/// console's and the portal's alike).
+pub fn refused_with(
+    e: AppError,
+    render: impl FnOnce(StatusCode, String) -> HttpResponse,
+) -> ConsoleResult<HttpResponse> {
     match (e.kind, e.retry_after) {
-        (ErrorKind::Unauthorized, _) => Ok(page(
-            req,
+        (ErrorKind::Unauthorized, _) => Ok(render(
             StatusCode::UNAUTHORIZED,
-            email,
-            Some("Email or password is wrong.".into()),
+            "Email or password is wrong.".into(),
         )),
         (ErrorKind::TooManyRequests, Some(seconds)) => {
             let wait = match seconds.div_ceil(60) {
@@ -84,7 +91,7 @@ fn refused(req: &HttpRequest, email: &str, e: AppError) -> ConsoleResult<HttpRes
                 minutes => format!("{minutes} minutes"),
             };
             let message = format!("Too many login attempts; try again in {wait}.");
-            let mut response = page(req, StatusCode::TOO_MANY_REQUESTS, email, Some(message));
+            let mut response = render(StatusCode::TOO_MANY_REQUESTS, message);
             response.headers_mut().insert(
                 RETRY_AFTER,
                 HeaderValue::from_str(&seconds.to_string()).expect("digits are a header value"),

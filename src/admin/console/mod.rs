@@ -7,18 +7,19 @@
 mod admins;
 mod billing;
 mod dashboard;
-mod dedup;
-mod dedup_chart;
-mod destination_test;
+pub mod dedup;
+pub mod dedup_chart;
+pub mod destination_test;
 pub mod error;
-mod forms;
-mod headers;
-mod login;
+pub mod forms;
+pub mod headers;
+pub mod login;
 mod plans;
 mod privacy;
 pub mod session;
-mod tenants;
-mod traffic;
+pub mod tenants;
+pub mod traffic;
+mod users;
 
 use actix_web::{HttpResponse, web};
 
@@ -62,7 +63,7 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-async fn stylesheet() -> HttpResponse {
+pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
@@ -89,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/tenants/{id}", web::get().to(tenants::show))
             .route("/tenants/{id}", web::post().to(tenants::update))
             .route("/tenants/{id}/api-keys", web::post().to(tenants::issue_key))
+            .route("/tenants/{id}/users", web::post().to(users::invite))
             .route("/api-keys/{id}/revoke", web::post().to(tenants::revoke_key))
             .route(
                 "/tenants/{id}/privacy/deletions",

@@ -88,35 +88,36 @@ fn secure(req: &HttpRequest) -> bool {
     req.connection_info().scheme() == "https"
 }
 
-/// The session cookie for a freshly signed-in admin.
-pub fn session_cookie(req: &HttpRequest, token: &str) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token.to_string())
-        .path("/admin")
+/// An HttpOnly, SameSite=Strict cookie for the pages under `path` (Secure over TLS).
+pub fn strict_cookie(
+    req: &HttpRequest,
+    name: &'static str,
+    value: &str,
+    path: &'static str,
+) -> Cookie<'static> {
+    Cookie::build(name, value.to_string())
+        .path(path)
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure(req))
-        .max_age(CookieDuration::milliseconds(sessions::SESSION_TTL_MS))
         .finish()
 }
 
+/// The session cookie for a freshly signed-in admin.
+pub fn session_cookie(req: &HttpRequest, token: &str) -> Cookie<'static> {
+    let mut cookie = strict_cookie(req, SESSION_COOKIE, token, "/admin");
+    cookie.set_max_age(CookieDuration::milliseconds(sessions::SESSION_TTL_MS));
+    cookie
+}
+
 pub fn expired_cookie(req: &HttpRequest, name: &'static str) -> Cookie<'static> {
-    let mut cookie = Cookie::build(name, "")
-        .path("/admin")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure(req))
-        .finish();
+    let mut cookie = strict_cookie(req, name, "", "/admin");
     cookie.make_removal();
     cookie
 }
 
 pub fn login_csrf_cookie(req: &HttpRequest, token: &str) -> Cookie<'static> {
-    Cookie::build(LOGIN_CSRF_COOKIE, token.to_string())
-        .path("/admin")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure(req))
-        .finish()
+    strict_cookie(req, LOGIN_CSRF_COOKIE, token, "/admin")
 }
 
 impl FromRequest for ConsoleAdmin {

@@ -75,14 +75,14 @@ struct ShowPage {
 }
 
 /// A kind of destination the add form offers, with the names of its two fields.
-struct KindChoice {
-    value: &'static str,
-    label: &'static str,
-    target: &'static str,
-    secret: &'static str,
+pub struct KindChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub target: &'static str,
+    pub secret: &'static str,
 }
 
-fn kind_choices() -> Vec<KindChoice> {
+pub fn kind_choices() -> Vec<KindChoice> {
     destinations::Kind::ALL
         .into_iter()
         .map(|kind| {
@@ -325,10 +325,7 @@ pub(super) async fn failed(
     if e.kind == crate::error::ErrorKind::NotFound {
         return Err(ConsoleError::App(e));
     }
-    let message = match &e.field {
-        Some(f) => format!("{f}: {}", e.message),
-        None => e.message.clone(),
-    };
+    let message = super::forms::form_error(&e);
     Ok(super::html(
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         &show_page(admin, state, id, None, Some(message)).await?,
@@ -426,14 +423,7 @@ pub async fn issue_key(
 ) -> ConsoleResult<HttpResponse> {
     admin.check_write(&post)?;
     let tenant = tenants::get(&state.db.conn, *id).await?;
-    let scopes = fields(&post, "scope")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let input = api_keys::ApiKeyIn {
-        name: field(&post, "name").to_string(),
-        scopes,
-    };
+    let input = key_input(&post);
     let txn = state.db.begin_write().await?;
     match api_keys::issue(&*txn, tenant.id, input, state.clock.now_ms()).await {
         Ok(issued) => {
@@ -522,11 +512,7 @@ pub async fn update_destination(
     admin.check_write(&post)?;
     let current = destinations::get_any(&state.db.conn, *id).await?;
     let (tenant_id, before) = (current.model.tenant_id, current.to_out());
-    let secret = Some(field(&post, "secret").to_string()).filter(|s| !s.is_empty());
-    let patch = DestinationPatch {
-        state: Some(field(&post, "state").to_string()).filter(|s| !s.is_empty()),
-        ..DestinationPatch::with_secret(current.kind, secret)
-    };
+    let patch = destination_patch(&post, current.kind);
     let txn = state.db.begin_write().await?;
     let result = crate::dispatch::destination_state::update(
         &*txn,
@@ -554,5 +540,25 @@ pub async fn update_destination(
             drop(txn);
             failed(&admin, &state, tenant_id, e).await
         }
+    }
+}
+
+/// The key form: a name and the ticked scopes.
+pub fn key_input(post: &Form) -> api_keys::ApiKeyIn {
+    api_keys::ApiKeyIn {
+        name: field(post, "name").to_string(),
+        scopes: fields(post, "scope")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// The destination form: new credentials (blank: keep them) and/or a new state.
+pub fn destination_patch(post: &Form, kind: destinations::Kind) -> DestinationPatch {
+    let secret = Some(field(post, "secret").to_string()).filter(|s| !s.is_empty());
+    DestinationPatch {
+        state: Some(field(post, "state").to_string()).filter(|s| !s.is_empty()),
+        ..DestinationPatch::with_secret(kind, secret)
     }
 }

@@ -57,7 +57,7 @@ pub struct Query {
     cursor: Option<String>,
 }
 
-fn uuid_or_none(field: &str, v: &Option<String>) -> Result<Option<Uuid>, AppError> {
+pub fn uuid_or_none(field: &str, v: &Option<String>) -> Result<Option<Uuid>, AppError> {
     match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => Uuid::parse_str(v).map(Some).map_err(|_| {
