@@ -13,9 +13,9 @@ use crate::support::{Backend, spawn};
 
 db_tests!(every_tenant_owned_table_is_keyed_and_referenced_by_tenant);
 
-/// Replicated whole: looked up before a tenant is known (credentials by their hash),
-/// or not a tenant's at all.
-const REFERENCE: [&str; 11] = [
+/// Replicated whole: looked up before a tenant is known (credentials by their hash, a
+/// portal login by its email, an invite by its token), or not a tenant's at all.
+const REFERENCE: [&str; 14] = [
     "admin_sessions",
     "admins",
     "api_keys",
@@ -26,6 +26,9 @@ const REFERENCE: [&str; 11] = [
     "meter_periods",
     "plans",
     "seaql_migrations",
+    "tenant_invites",
+    "tenant_user_sessions",
+    "tenant_users",
     "tenants",
 ];
 
