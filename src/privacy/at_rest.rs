@@ -70,14 +70,32 @@ pub async fn remove_old_bytes(db: &Db, scrubbed_at: i64) -> Result<bool, DbErr> 
     }
 }
 
-/// Whether a transaction of this database began before the rewrite committed: its
-/// snapshot may still see the old rows, and `VACUUM FULL` copies rows some snapshot can
-/// see. (Compares with the application's clock: it assumes the two clocks agree.)
+/// When the last batch of a deletion was rewritten, as `scrubbed_at` records it: on
+/// PostgreSQL the database's own clock at that statement, so it compares with
+/// `pg_stat_activity.xact_start` without assuming the application's clock agrees; on
+/// SQLite (where only its presence matters) the application's time.
+pub fn scrub_time(backend: DatabaseBackend, now_ms: i64) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => {
+            Expr::cust("(extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+        }
+        _ => Expr::val(now_ms),
+    }
+}
+
+/// A transaction that began up to this long after the last rewrite's statement may still
+/// have taken its snapshot before that rewrite committed.
+const COMMIT_MARGIN_MS: i64 = 2_000;
+
+/// Whether a transaction of this database may hold a snapshot from before the rewrite
+/// committed: it may still see the old rows, and `VACUUM FULL` copies rows some snapshot
+/// can see.
 async fn older_snapshots(db: &Db, scrubbed_at: i64) -> Result<bool, DbErr> {
     let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
         AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL \
-        AND xact_start < to_timestamp($1 / 1000.0)";
-    let stmt = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, [scrubbed_at.into()]);
+        AND xact_start < to_timestamp(($1 + $2) / 1000.0)";
+    let values = [scrubbed_at.into(), COMMIT_MARGIN_MS.into()];
+    let stmt = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values);
     let row = db.conn.query_one_raw(stmt).await?;
     let older: i64 = match row {
         Some(row) => row.try_get("", "n")?,

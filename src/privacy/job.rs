@@ -112,9 +112,10 @@ pub async fn step(
         .to_owned();
     match last {
         Some(last) => update.value("cursor", last),
-        None => update
-            .value("hashes", Option::<String>::None)
-            .value("scrubbed_at", now_ms),
+        None => update.value("hashes", Option::<String>::None).value(
+            "scrubbed_at",
+            at_rest::scrub_time(txn.get_database_backend(), now_ms),
+        ),
     };
     txn.execute(&update).await?;
     txn.commit().await?;
