@@ -24,7 +24,7 @@ async fn path_is(c: &Client, expected: &str) -> bool {
 async fn shop(app: &TestApp) -> (String, String) {
     let plan = json!({"code": "starter", "name": "Starter", "currency": "usd", "monthly_fee": 4900,
         "tier_mode": "graduated", "tiers": [{"up_to": null, "price_per_1000": 1000}], "limit_mode": "soft",
-        "hard_limit": null, "max_destinations": null, "max_api_keys": null, "retention_days": 30});
+        "hard_limit": null, "max_destinations": null, "max_api_keys": null, "retention_days": 90});
     let (_, plan) = app.admin(Method::POST, "/plans", Some(plan)).await;
     let tenant = app
         .create_tenant(json!({"name": "Portal Shop", "plan_id": plan["id"]}))
@@ -46,6 +46,7 @@ async fn shop(app: &TestApp) -> (String, String) {
         )
         .await;
     assert_eq!(status, 200, "{run}");
+    // The new month: Meta refuses bad-1 (until the walk clears the fault).
     let events: Vec<Value> = ["good-1", "bad-1"]
         .iter()
         .map(|id| app.purchase(id))
@@ -92,9 +93,11 @@ async fn a_tenant_owner_uses_the_portal_in_a_real_browser() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let meta = MetaMock::start().await;
     meta.add_token("EAAB-secret-token");
-    meta.fail_next("123456", MetaFault::RejectEventId("bad-1".into()), 2);
+    meta.fail_next("123456", MetaFault::RejectEventId("bad-1".into()), u32::MAX);
     let meta_uri = meta.uri();
     let app = spawn_with(Backend::Sqlite, &[("KICKIN_META_API_BASE", &meta_uri)]).await;
+    // The walk moves the app's clock into next month; Meta judges event times by it.
+    meta.use_clock(app.clock.clone());
     let (period, invite) = shop(&app).await;
     let (_driver, port) = start_driver().await;
     let profile = tempfile::tempdir().unwrap();
@@ -128,6 +131,7 @@ async fn a_tenant_owner_uses_the_portal_in_a_real_browser() {
         .unwrap();
     c.wait().for_element(Locator::Id("replay")).await.unwrap();
     shots.take(&c, "portal-delivery").await;
+    meta.clear_faults();
     click(&c, "replay").await;
     assert_eq!(text(&c, "delivery-status").await, "pending");
     while app.state.dispatcher.run_once().await.unwrap() > 0 {}

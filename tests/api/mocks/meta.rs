@@ -45,6 +45,8 @@ struct State {
     pixels: HashSet<String>,
     received: Vec<MetaEvent>,
     requests: usize,
+    /// Meta's "now" for event times: the system's unless the world's clock is shared.
+    clock: Option<kickin::clock::Clock>,
 }
 
 /// Called on every request before it is answered (e.g. to move the app's clock, so a
@@ -172,10 +174,13 @@ impl Responder {
                 "Unsupported post request: unknown pixel",
             );
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+        let now = match &state.clock {
+            Some(clock) => clock.now_ms() / 1000,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64,
+        };
         match validate_data(&body["data"], now) {
             Err(message) => error(400, "OAuthException", 100, &message),
             Ok(n) => {
@@ -239,6 +244,17 @@ impl MetaMock {
             fault: (pixel_id.to_string(), fault),
             remaining: times,
         });
+    }
+    /// Judges event times by `clock` (the app's, when a test moves it) instead of the
+    /// system's, as Meta would in a world where that time is now.
+    #[allow(dead_code, reason = "the browser suite's portal walk")]
+    pub fn use_clock(&self, clock: kickin::clock::Clock) {
+        self.responder.state.lock().unwrap().clock = Some(clock);
+    }
+    /// Meta takes everything again: the faults still armed are dropped.
+    #[allow(dead_code, reason = "the browser suite's portal walk")]
+    pub fn clear_faults(&self) {
+        self.responder.faults.lock().unwrap().clear();
     }
     pub fn received(&self) -> Vec<MetaEvent> {
         self.responder.state.lock().unwrap().received.clone()
