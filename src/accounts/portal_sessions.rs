@@ -3,8 +3,7 @@
 //! new password ends a session on the server. An admin token has no row here and is
 //! refused, and a portal token has none among admin sessions.
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use super::sessions::{self, SESSION_TTL_MS, SessionState, Started};
@@ -101,23 +100,13 @@ async fn revoke(
     which: sea_orm::sea_query::SimpleExpr,
     now_ms: i64,
 ) -> AppResult<u64> {
-    let result = tenant_user_sessions::Entity::update_many()
-        .col_expr(tenant_user_sessions::Column::RevokedAt, Expr::value(now_ms))
-        .filter(which)
-        .filter(tenant_user_sessions::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+    let revoked_at = tenant_user_sessions::Column::RevokedAt;
+    sessions::revoke::<tenant_user_sessions::Entity>(db, revoked_at, which, now_ms).await
 }
 
 /// Deletes the rows of portal sessions that have expired (their tokens are refused by
 /// their expiry anyway), with the admin sessions' purge. Returns how many were deleted.
 pub async fn purge_expired(db: &Db, now_ms: i64) -> AppResult<u64> {
-    let txn = db.begin_write().await?;
-    let result = tenant_user_sessions::Entity::delete_many()
-        .filter(tenant_user_sessions::Column::ExpiresAt.lte(now_ms))
-        .exec(&*txn)
-        .await?;
-    txn.commit().await?;
-    Ok(result.rows_affected)
+    let expires_at = tenant_user_sessions::Column::ExpiresAt;
+    sessions::purge::<tenant_user_sessions::Entity>(db, expires_at, now_ms).await
 }

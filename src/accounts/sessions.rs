@@ -142,7 +142,13 @@ pub async fn resume(
 /// Ends one session (logout).
 pub async fn end(db: &Db, session_id: Uuid, now_ms: i64) -> AppResult<()> {
     let txn = db.begin_write().await?;
-    revoke(&*txn, admin_sessions::Column::Id.eq(session_id), now_ms).await?;
+    revoke::<admin_sessions::Entity>(
+        &*txn,
+        admin_sessions::Column::RevokedAt,
+        admin_sessions::Column::Id.eq(session_id),
+        now_ms,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -150,33 +156,51 @@ pub async fn end(db: &Db, session_id: Uuid, now_ms: i64) -> AppResult<()> {
 /// Ends every session of an admin, inside the caller's write transaction (so the change
 /// that calls for it and the revocation commit together).
 pub async fn end_all_of(db: &impl ConnectionTrait, admin_id: Uuid, now_ms: i64) -> AppResult<u64> {
-    revoke(db, admin_sessions::Column::AdminId.eq(admin_id), now_ms).await
+    revoke::<admin_sessions::Entity>(
+        db,
+        admin_sessions::Column::RevokedAt,
+        admin_sessions::Column::AdminId.eq(admin_id),
+        now_ms,
+    )
+    .await
 }
 
-async fn revoke(
+/// Sets `revoked_at` on the live sessions `which` selects, in the table of `E` (admin or
+/// portal sessions). Returns how many were ended.
+pub(super) async fn revoke<E: EntityTrait>(
     db: &impl ConnectionTrait,
+    revoked_at: E::Column,
     which: sea_orm::sea_query::SimpleExpr,
     now_ms: i64,
 ) -> AppResult<u64> {
-    let result = admin_sessions::Entity::update_many()
-        .col_expr(admin_sessions::Column::RevokedAt, Expr::value(now_ms))
+    let result = E::update_many()
+        .col_expr(revoked_at, Expr::value(now_ms))
         .filter(which)
-        .filter(admin_sessions::Column::RevokedAt.is_null())
+        .filter(revoked_at.is_null())
         .exec(db)
         .await?;
+    Ok(result.rows_affected)
+}
+
+/// Deletes the rows of `E`'s sessions whose `expires_at` has passed.
+pub(super) async fn purge<E: EntityTrait>(
+    db: &Db,
+    expires_at: E::Column,
+    now_ms: i64,
+) -> AppResult<u64> {
+    let txn = db.begin_write().await?;
+    let result = E::delete_many()
+        .filter(expires_at.lte(now_ms))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
     Ok(result.rows_affected)
 }
 
 /// Deletes the rows of sessions that have expired (revoked or not): their tokens are
 /// refused by their expiry anyway. Returns how many were deleted.
 pub async fn purge_expired(db: &Db, now_ms: i64) -> AppResult<u64> {
-    let txn = db.begin_write().await?;
-    let result = admin_sessions::Entity::delete_many()
-        .filter(admin_sessions::Column::ExpiresAt.lte(now_ms))
-        .exec(&*txn)
-        .await?;
-    txn.commit().await?;
-    Ok(result.rows_affected)
+    purge::<admin_sessions::Entity>(db, admin_sessions::Column::ExpiresAt, now_ms).await
 }
 
 #[cfg(test)]
