@@ -70,6 +70,18 @@ async fn owners_replay_dead_deliveries_and_everyone_reads_invoices_and_their_csv
         3,
         "three attempts: {detail}"
     );
+    assert_eq!(
+        app.assert_meter_exact(&w.tenant.id).await,
+        1,
+        "counted once"
+    );
+    assert_eq!(w.meta.count_event("flow-1"), 1, "Meta received it once");
+    // A second replay of the delivered send is refused: no resend, no second count.
+    let (status, _, _) = owner.post(&replay, &[]).await;
+    assert_eq!(status, 409, "a succeeded delivery is not replayed");
+    app.drain().await;
+    assert_eq!(w.meta.count_event("flow-1"), 1);
+    assert_eq!(app.assert_meter_exact(&w.tenant.id).await, 1);
 
     // A closed month later: the sessions have expired, the passwords have not.
     let period = next_month(app).await;
