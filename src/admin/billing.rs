@@ -74,11 +74,12 @@ pub async fn list_invoices(
         cursor: q.cursor.clone(),
     }
     .parse()?;
-    if let Some(period) = q.period.as_deref() {
-        crate::period::parse_query(period)?;
-    }
-    Ok(HttpResponse::Ok()
-        .json(invoices::list(&state.db.conn, q.period.as_deref(), q.tenant_id, page).await?))
+    let period = q
+        .period
+        .as_deref()
+        .map(crate::period::parse_query)
+        .transpose()?;
+    Ok(HttpResponse::Ok().json(invoices::list(&state.db.conn, period, q.tenant_id, page).await?))
 }
 
 #[utoipa::path(get, path = "/admin/api/invoices/{id}", tag = "billing", responses((status = 200, body = invoices::InvoiceOut)),

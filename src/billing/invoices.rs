@@ -175,7 +175,7 @@ pub async fn get_model(db: &impl ConnectionTrait, id: Uuid) -> AppResult<invoice
 /// Invoices newest first, optionally of one month and/or one tenant, with their lines.
 pub async fn list(
     db: &impl ConnectionTrait,
-    period: Option<&str>,
+    period: Option<crate::period::Period>,
     tenant: Option<Uuid>,
     page: PageRequest,
 ) -> AppResult<Page<InvoiceOut>> {
@@ -183,7 +183,7 @@ pub async fn list(
         .order_by_desc(invoices::Column::Id)
         .limit(page.limit + 1);
     if let Some(period) = period {
-        query = query.filter(invoices::Column::Period.eq(period));
+        query = query.filter(invoices::Column::Period.eq(period.to_string()));
     }
     if let Some(tenant) = tenant {
         query = query.filter(invoices::Column::TenantId.eq(tenant));

@@ -41,7 +41,10 @@ async fn page(
     error: Option<String>,
 ) -> ConsoleResult<Page> {
     let last_month = Period::of(state.clock.now_ms()).previous().to_string();
-    let filter = Some(period).filter(|p| !p.is_empty());
+    let filter = Some(period)
+        .filter(|p| !p.is_empty())
+        .map(crate::period::parse_query)
+        .transpose()?;
     let invoices = invoices::list(
         &state.db.conn,
         filter,
