@@ -21,6 +21,7 @@ mod m20261202_000012_consent;
 mod m20261202_000013_privacy_deletions;
 mod m20261203_000014_tenant_users;
 mod m20261203_000016_distributable;
+mod m20261203_000017_scrub_xid;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_privacy_deletions::Migration),
             Box::new(m20261203_000014_tenant_users::Migration),
             Box::new(m20261203_000016_distributable::Migration),
+            Box::new(m20261203_000017_scrub_xid::Migration),
         ]
     }
 }

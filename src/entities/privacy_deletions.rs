@@ -22,6 +22,8 @@ pub struct Model {
     pub updated_at: i64,
     /// Every matching row rewritten (the files may still hold the old bytes).
     pub scrubbed_at: Option<i64>,
+    /// PostgreSQL: the full id of the transaction that rewrote the last rows.
+    pub scrub_xid: Option<i64>,
     pub completed_at: Option<i64>,
 }
 

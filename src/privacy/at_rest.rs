@@ -12,10 +12,15 @@
 //!   exclusive lock on each table while it rewrites it, so one rewrite serves every
 //!   deletion finished by then, it waits at most `SET_LOCK_TIMEOUT` for the lock (ingest is
 //!   never stuck behind a queued rewrite for long), and a timeout leaves the deletions
-//!   pending for the next pass. It runs only once no transaction that began before the
-//!   rows were rewritten is still open (such a snapshot could still see, and so would
-//!   keep, the old rows). WAL segments, archives, replicas and backups are outside
-//!   the tables: they keep old bytes until they are recycled or expire.
+//!   pending for the next pass. It copies every row version some snapshot of this
+//!   database could still see, so it runs only once none can see the old rows: no
+//!   transaction of any database that is as old as the rewrite (`scrub_xid`) is still
+//!   running (the rewrite's own snapshot would reach back to it), and no other
+//!   connection to this database holds a snapshot from before the rewrite committed.
+//!   Transaction ids decide this, not start times: a transaction begun after the
+//!   rewrite takes a snapshot as old as the oldest transaction then running anywhere.
+//!   WAL segments, archives, replicas and backups are outside the tables: they keep
+//!   old bytes until they are recycled or expire.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -39,10 +44,11 @@ pub async fn finish(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
         .filter(privacy_deletions::Column::ScrubbedAt.is_not_null())
         .all(&db.conn)
         .await?;
-    let Some(last_scrub) = scrubbed.iter().filter_map(|d| d.scrubbed_at).max() else {
+    if scrubbed.is_empty() {
         return Ok(0);
-    };
-    if !remove_old_bytes(db, last_scrub).await? {
+    }
+    let last_xid = scrubbed.iter().filter_map(|d| d.scrub_xid).max();
+    if !remove_old_bytes(db, last_xid).await? {
         return Ok(0);
     }
     let done = Query::update()
@@ -60,20 +66,19 @@ pub async fn finish(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
     Ok(n)
 }
 
-/// True once the old bytes of the rows rewritten until `scrubbed_at` are gone from the
-/// database files.
-pub async fn remove_old_bytes(db: &Db, scrubbed_at: i64) -> Result<bool, DbErr> {
-    match db.backend() {
-        DatabaseBackend::Postgres if older_snapshots(db, scrubbed_at).await? => Ok(false),
-        DatabaseBackend::Postgres => rewrite_tables(db).await,
+/// True once the old bytes of the rows rewritten by transactions up to `scrub_xid` (on
+/// PostgreSQL; SQLite records none) are gone from the database files.
+pub async fn remove_old_bytes(db: &Db, scrub_xid: Option<i64>) -> Result<bool, DbErr> {
+    match (db.backend(), scrub_xid) {
+        (DatabaseBackend::Postgres, Some(xid)) if older_snapshots(db, xid).await? => Ok(false),
+        (DatabaseBackend::Postgres, _) => rewrite_tables(db).await,
         _ => db.checkpoint_truncate().await,
     }
 }
 
 /// When the last batch of a deletion was rewritten, as `scrubbed_at` records it: on
-/// PostgreSQL the database's own clock at that statement, so it compares with
-/// `pg_stat_activity.xact_start` without assuming the application's clock agrees; on
-/// SQLite (where only its presence matters) the application's time.
+/// PostgreSQL the database's own clock at that statement; on SQLite the application's
+/// time.
 pub fn scrub_time(backend: DatabaseBackend, now_ms: i64) -> Expr {
     match backend {
         DatabaseBackend::Postgres => {
@@ -83,25 +88,32 @@ pub fn scrub_time(backend: DatabaseBackend, now_ms: i64) -> Expr {
     }
 }
 
-/// A transaction that began up to this long after the last rewrite's statement may still
-/// have taken its snapshot before that rewrite committed.
-const COMMIT_MARGIN_MS: i64 = 2_000;
+/// The full id of the transaction rewriting a deletion's last rows (`scrub_xid`): on
+/// PostgreSQL the writing transaction's own; SQLite has none.
+pub fn scrub_xid(backend: DatabaseBackend) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust("pg_current_xact_id()::text::bigint"),
+        _ => Expr::val(Option::<i64>::None),
+    }
+}
 
-/// Whether a transaction of this database may hold a snapshot from before the rewrite
-/// committed: it may still see the old rows, and `VACUUM FULL` copies rows some snapshot
-/// can see.
-async fn older_snapshots(db: &Db, scrubbed_at: i64) -> Result<bool, DbErr> {
-    let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
-        AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL \
-        AND xact_start < to_timestamp(($1 + $2) / 1000.0)";
-    let values = [scrubbed_at.into(), COMMIT_MARGIN_MS.into()];
-    let stmt = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values);
-    let row = db.conn.query_one_raw(stmt).await?;
-    let older: i64 = match row {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(older > 0)
+/// Whether some snapshot could still see rows as they were before transaction
+/// `scrub_xid` rewrote them: a transaction of any database at least as old is still
+/// running (every snapshot taken now, the rewrite's own included, reaches back to it),
+/// or another connection to this database holds a snapshot (or is a transaction) from
+/// before it committed. `backend_xmin`/`backend_xid` are 32-bit ids, compared by their
+/// age, which orders them the way PostgreSQL itself does.
+async fn older_snapshots(db: &Db, scrub_xid: i64) -> Result<bool, DbErr> {
+    let sql = "SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint <= $1 \
+        OR EXISTS (SELECT 1 FROM pg_stat_activity \
+            WHERE datname = current_database() AND pid <> pg_backend_pid() \
+            AND (age(backend_xmin) >= age(($1 % 4294967296)::text::xid) \
+                OR age(backend_xid) >= age(($1 % 4294967296)::text::xid)))) AS older";
+    let stmt = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, [scrub_xid.into()]);
+    match db.conn.query_one_raw(stmt).await? {
+        Some(row) => row.try_get("", "older"),
+        None => Err(DbErr::Custom("the snapshot query returned no row".into())),
+    }
 }
 
 async fn rewrite_tables(db: &Db) -> Result<bool, DbErr> {

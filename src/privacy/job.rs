@@ -112,10 +112,13 @@ pub async fn step(
         .to_owned();
     match last {
         Some(last) => update.value("cursor", last),
-        None => update.value("hashes", Option::<String>::None).value(
-            "scrubbed_at",
-            at_rest::scrub_time(txn.get_database_backend(), now_ms),
-        ),
+        None => {
+            let backend = txn.get_database_backend();
+            update
+                .value("hashes", Option::<String>::None)
+                .value("scrubbed_at", at_rest::scrub_time(backend, now_ms))
+                .value("scrub_xid", at_rest::scrub_xid(backend))
+        }
     };
     txn.execute(&update).await?;
     txn.commit().await?;

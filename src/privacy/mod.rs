@@ -72,6 +72,7 @@ pub async fn request(
         created_at: Set(now_ms),
         updated_at: Set(now_ms),
         scrubbed_at: Set(None),
+        scrub_xid: Set(None),
         completed_at: Set(None),
     };
     Ok(row.insert(db).await?.into())

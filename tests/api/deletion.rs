@@ -27,15 +27,15 @@ db_tests!(
 );
 
 /// One person's identifiers as a shop sends them.
-struct Person {
-    em: &'static str,
+pub(crate) struct Person {
+    pub(crate) em: &'static str,
     ph: &'static str,
     external_id: &'static str,
     ip: &'static str,
     fbp: &'static str,
 }
 
-const ANNA: Person = Person {
+pub(crate) const ANNA: Person = Person {
     em: "Anna.Lind@Example.com",
     ph: "+46 70 123 45 67",
     external_id: "CUST-ANNA-1",
@@ -51,7 +51,7 @@ const BO: Person = Person {
 };
 
 impl Person {
-    fn em_hash(&self) -> String {
+    pub(crate) fn em_hash(&self) -> String {
         sha256_hex(&self.em.to_lowercase())
     }
     fn ph_hash(&self) -> String {
@@ -66,7 +66,7 @@ impl Person {
     }
 }
 
-fn event(app: &TestApp, event_id: &str, p: &Person) -> Value {
+pub(crate) fn event(app: &TestApp, event_id: &str, p: &Person) -> Value {
     let mut e = app.purchase(event_id);
     e["user_data"] = json!({"em": p.em, "ph": p.ph, "external_id": p.external_id,
         "client_ip_address": p.ip, "client_user_agent": "Mozilla/5.0 test", "fbp": p.fbp});
@@ -115,7 +115,7 @@ async fn dump_all(app: &TestApp) -> String {
 /// The bytes of the database files: SQLite's file and write-ahead log; every table,
 /// TOAST table and index file of the PostgreSQL database (after a checkpoint, so the
 /// files hold what the server has).
-async fn file_bytes(app: &TestApp) -> Vec<u8> {
+pub(crate) async fn file_bytes(app: &TestApp) -> Vec<u8> {
     let db = &app.state.db.conn;
     match app.state.db.backend() {
         sea_orm::DatabaseBackend::Postgres => {
@@ -141,7 +141,7 @@ async fn file_bytes(app: &TestApp) -> Vec<u8> {
     }
 }
 
-fn holds(bytes: &[u8], needle: &str) -> bool {
+pub(crate) fn holds(bytes: &[u8], needle: &str) -> bool {
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
@@ -174,7 +174,7 @@ async fn browser_sealed(app: &TestApp, tenant: &Tenant) -> Vec<(Option<String>, 
 }
 
 /// Asks for a deletion with the tenant's key; returns its id.
-async fn delete(app: &TestApp, tenant: &Tenant, user_data: Value) -> String {
+pub(crate) async fn delete(app: &TestApp, tenant: &Tenant, user_data: Value) -> String {
     let body = json!({ "user_data": user_data });
     let (status, answer) = app
         .post_json("/v1/privacy/deletions", Some(&tenant.key), body)
@@ -184,21 +184,40 @@ async fn delete(app: &TestApp, tenant: &Tenant, user_data: Value) -> String {
     answer["id"].as_str().unwrap().to_string()
 }
 
-/// Runs deletion passes until the request is done; returns its final view.
-async fn await_done(app: &TestApp, tenant: &Tenant, id: &str) -> Value {
-    for _ in 0..10 {
-        let (status, d) = app
-            .get(&format!("/v1/privacy/deletions/{id}"), Some(&tenant.key))
-            .await;
-        assert_eq!(status, 200, "{d}");
+/// Runs deletion passes until the request is done; returns its final view. A pass
+/// leaves a deletion pending while some snapshot elsewhere may still see the old rows
+/// (other tests' transactions on a shared PostgreSQL server), so this awaits `done` for
+/// up to 30 s, one pass at a time.
+pub(crate) async fn await_done(app: &TestApp, tenant: &Tenant, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let d = deletion(app, tenant, id).await;
         if d["status"] == "done" {
             return d;
         }
-        kickin::privacy::job::run_once(&app.state.db, &app.state.keys, app.clock.now_ms())
-            .await
-            .expect("deletion pass");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deletion {id} did not finish in 30 s: {d}"
+        );
+        run_pass(app).await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("deletion {id} did not finish in 10 passes");
+}
+
+/// The tenant's view of one deletion request.
+pub(crate) async fn deletion(app: &TestApp, tenant: &Tenant, id: &str) -> Value {
+    let (status, d) = app
+        .get(&format!("/v1/privacy/deletions/{id}"), Some(&tenant.key))
+        .await;
+    assert_eq!(status, 200, "{d}");
+    d
+}
+
+/// One pass of the deletion job.
+pub(crate) async fn run_pass(app: &TestApp) {
+    kickin::privacy::job::run_once(&app.state.db, &app.state.keys, app.clock.now_ms())
+        .await
+        .expect("deletion pass");
 }
 
 async fn usage(app: &TestApp, tenant: &Tenant) -> Value {

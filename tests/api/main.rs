@@ -19,6 +19,7 @@ mod dedup;
 mod dedup_report;
 mod deletion;
 mod deletion_at_rest;
+mod deletion_snapshots;
 mod destination_test;
 mod dispatch;
 mod dispatch_crash;
