@@ -43,7 +43,7 @@ async fn sends(db: &impl ConnectionTrait, tenant: Uuid, since: i64) -> AppResult
         .expr_as(Expr::cust("COUNT(*)"), "n")
         .from("deliveries")
         .and_where(Expr::col("tenant_id").eq(tenant))
-        .and_where(Expr::col("created_at").gte(since))
+        .cond_where(crate::deliveries::created::between(since, None))
         .group_by_columns(["destination_id", "status"])
         .to_owned();
     let mut rows = Vec::new();

@@ -22,6 +22,7 @@ mod m20261202_000013_privacy_deletions;
 mod m20261203_000014_tenant_users;
 mod m20261203_000016_distributable;
 mod m20261203_000017_scrub_xid;
+mod m20261203_000018_deliveries_by_time;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_tenant_users::Migration),
             Box::new(m20261203_000016_distributable::Migration),
             Box::new(m20261203_000017_scrub_xid::Migration),
+            Box::new(m20261203_000018_deliveries_by_time::Migration),
         ]
     }
 }

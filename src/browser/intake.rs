@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
-use uuid::{NoContext, Timestamp, Uuid};
+use uuid::Uuid;
 
 use super::beacon::Observation;
 use super::keys::BrowserKey;
@@ -40,16 +40,6 @@ pub struct Rows {
     received_at: Vec<i64>,
 }
 
-/// A UUIDv7 of `ms`, so ids follow the receipt time (retention purges by id range).
-pub fn id_at(ms: i64) -> Uuid {
-    let ms = u64::try_from(ms).unwrap_or_default();
-    Uuid::new_v7(Timestamp::from_unix(
-        NoContext,
-        ms / 1000,
-        (ms % 1000) as u32 * 1_000_000,
-    ))
-}
-
 /// The firing time the matcher uses (see [`CLOCK_TRUST_MS`]).
 pub fn fired_at(ts_ms: i64, received_ms: i64) -> i64 {
     if (received_ms - CLOCK_TRUST_MS..=received_ms).contains(&ts_ms) {
@@ -70,7 +60,8 @@ impl Rows {
                 }
             }
             self.tenant_id.push(key.tenant_id);
-            self.id.push(id_at(now));
+            // Ids follow the receipt time: retention purges by id range.
+            self.id.push(crate::ids::at(now));
             self.key_id.push(key.key_id);
             self.event_name.push(o.event_name);
             self.event_id.push(o.event_id);
@@ -206,14 +197,6 @@ mod tests {
         assert_eq!(fired_at(now - CLOCK_TRUST_MS, now), now - CLOCK_TRUST_MS);
         assert_eq!(fired_at(now - CLOCK_TRUST_MS - 1, now), now, "clock behind");
         assert_eq!(fired_at(now + 30_000, now), now, "clock ahead");
-    }
-
-    #[test]
-    fn ids_follow_the_receipt_time() {
-        let a = id_at(1_764_590_000_000);
-        let b = id_at(1_764_590_000_001);
-        assert!(a < b);
-        assert_eq!(a.get_timestamp().unwrap().to_unix(), (1_764_590_000, 0));
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::clock::day_of;
 use crate::crypto::Keys;
 use crate::db::Db;
 use crate::entities::{browser_events, dedup_matches, tenants};
+use crate::ids;
 
 /// New rows of each side one step takes at most.
 pub const BATCH: u64 = 1_000;
@@ -35,17 +36,6 @@ pub const SETTLE_MS: i64 = 120_000;
 /// The cursor moves in steps of at least this much, so an idle tenant is not written
 /// on every pass.
 const CURSOR_STEP_MS: i64 = 60_000;
-
-/// The millisecond a UUIDv7 was made in (0 for the nil cursor).
-fn ms_of(id: Uuid) -> i64 {
-    (id.as_u128() >> 80) as i64
-}
-
-/// The smallest UUIDv7 of a millisecond.
-pub fn first_id_at(ms: i64) -> Uuid {
-    let ms = u128::try_from(Ord::max(ms, 0)).unwrap_or_default() & ((1 << 48) - 1);
-    Uuid::from_u128((ms << 80) | (0x7 << 76) | (0b10 << 62))
-}
 
 /// Runs every tenant until nothing new is left; returns the rows processed.
 pub async fn run_once(db: &Db, keys: &Keys, now_ms: i64) -> Result<u64, DbErr> {
@@ -101,8 +91,8 @@ async fn step(
     if !full {
         // Everything visible is processed: rows older than the settle time are all there.
         let settled_ms = chrono::Utc::now().timestamp_millis() - SETTLE_MS;
-        if settled_ms - ms_of(position) >= CURSOR_STEP_MS {
-            move_cursor(&*txn, tenant_id, first_id_at(settled_ms), now_ms).await?;
+        if settled_ms - ids::ms_of(position) >= CURSOR_STEP_MS {
+            move_cursor(&*txn, tenant_id, ids::first_at(settled_ms), now_ms).await?;
         }
     }
     if processed > 0 {

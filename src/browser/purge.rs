@@ -7,10 +7,10 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 use uuid::Uuid;
 
-use super::matcher::first_id_at;
 use crate::clock::MS_PER_DAY;
 use crate::db::Db;
 use crate::entities::tenants;
+use crate::ids;
 
 /// Rows one purge transaction deletes at most (bounded locks and WAL).
 const BATCH: u64 = 5_000;
@@ -38,7 +38,7 @@ pub async fn purge(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
 /// the receipt, so this is a key range) and its dedup rows of events received before it
 /// — once the matcher's cursor has passed them, so their event is never read as new.
 pub async fn purge_tenant(db: &Db, tenant_id: Uuid, cutoff: i64) -> Result<u64, DbErr> {
-    let browser = Expr::col("id").lt(first_id_at(cutoff));
+    let browser = Expr::col("id").lt(ids::first_at(cutoff));
     let passed = Query::select()
         .column("position")
         .from("dedup_cursors")

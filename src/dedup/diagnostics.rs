@@ -182,8 +182,7 @@ async fn delivery_states(
         .expr_as(Expr::cust("COUNT(*)"), "n")
         .from("deliveries")
         .and_where(Expr::col("tenant_id").eq(tenant_id))
-        .and_where(Expr::col("created_at").gte(start))
-        .and_where(Expr::col("created_at").lt(end))
+        .cond_where(crate::deliveries::created::between(start, Some(end)))
         .group_by_columns(["destination_id", "status"])
         .to_owned();
     let mut out = Vec::new();

@@ -1,6 +1,8 @@
 //! Reading deliveries and their attempt logs, and replaying failed or dead ones. Tenant
 //! routes always pass the caller's tenant; admin routes may look across tenants.
 
+pub mod created;
+
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -247,17 +247,19 @@ pub(super) fn first_occurrences(
     to_claim
 }
 
-/// Candidates whose key was won are queued; the rest are duplicates.
+/// Candidates whose key was won are queued; the rest are duplicates. A queued
+/// delivery's id is made at `now_ms`, the `created_at` of its row (`crate::ids`).
 pub(super) fn resolve(
     planned: &mut [Result<Planned<'_>, Rejection>],
     dests: &[Destination],
     won: &HashSet<DedupKey>,
+    now_ms: i64,
 ) {
     for p in planned.iter_mut().flatten() {
         for (target, dest) in p.targets.iter_mut().zip(dests) {
             *target = match *target {
                 Target::Candidate if won.contains(&key_of(&p.parsed.event, dest)) => {
-                    Target::Queued(Uuid::now_v7())
+                    Target::Queued(crate::ids::at(now_ms))
                 }
                 Target::Candidate | Target::SeenEarlier => Target::Duplicate,
                 other => other,

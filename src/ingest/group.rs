@@ -165,7 +165,7 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
     let mut limit_hits = Vec::with_capacity(work.len());
     for w in &mut work {
         let (tenant_id, now_ms) = (w.job.ctx.tenant_id, w.job.now_ms);
-        resolve(&mut w.planned, w.dests, &won);
+        resolve(&mut w.planned, w.dests, &won, now_ms);
         let hit = match (&w.hard, used.get(&tenant_id)) {
             (Some(hard), Some(used)) => {
                 let planned = &mut w.planned;

@@ -20,6 +20,7 @@ mod dedup_report;
 mod deletion;
 mod deletion_at_rest;
 mod deletion_snapshots;
+mod delivery_periods;
 mod destination_test;
 mod dispatch;
 mod dispatch_crash;
