@@ -76,18 +76,6 @@ pub async fn remove_old_bytes(db: &Db, scrub_xid: Option<i64>) -> Result<bool, D
     }
 }
 
-/// When the last batch of a deletion was rewritten, as `scrubbed_at` records it: on
-/// PostgreSQL the database's own clock at that statement; on SQLite the application's
-/// time.
-pub fn scrub_time(backend: DatabaseBackend, now_ms: i64) -> Expr {
-    match backend {
-        DatabaseBackend::Postgres => {
-            Expr::cust("(extract(epoch FROM clock_timestamp()) * 1000)::bigint")
-        }
-        _ => Expr::val(now_ms),
-    }
-}
-
 /// The full id of the transaction rewriting a deletion's last rows (`scrub_xid`): on
 /// PostgreSQL the writing transaction's own; SQLite has none.
 pub fn scrub_xid(backend: DatabaseBackend) -> Expr {

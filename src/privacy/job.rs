@@ -112,13 +112,10 @@ pub async fn step(
         .to_owned();
     match last {
         Some(last) => update.value("cursor", last),
-        None => {
-            let backend = txn.get_database_backend();
-            update
-                .value("hashes", Option::<String>::None)
-                .value("scrubbed_at", at_rest::scrub_time(backend, now_ms))
-                .value("scrub_xid", at_rest::scrub_xid(backend))
-        }
+        None => update
+            .value("hashes", Option::<String>::None)
+            .value("scrubbed_at", now_ms)
+            .value("scrub_xid", at_rest::scrub_xid(txn.get_database_backend())),
     };
     txn.execute(&update).await?;
     txn.commit().await?;

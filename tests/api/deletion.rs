@@ -186,8 +186,8 @@ pub(crate) async fn delete(app: &TestApp, tenant: &Tenant, user_data: Value) -> 
 
 /// Runs deletion passes until the request is done; returns its final view. A pass
 /// leaves a deletion pending while some snapshot elsewhere may still see the old rows
-/// (other tests' transactions on a shared PostgreSQL server), so this awaits `done` for
-/// up to 30 s, one pass at a time.
+/// (other tests' transactions on a shared PostgreSQL server), so this runs one pass
+/// after another (each one probe of that condition) until `done`, for up to 30 s.
 pub(crate) async fn await_done(app: &TestApp, tenant: &Tenant, id: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
@@ -200,7 +200,6 @@ pub(crate) async fn await_done(app: &TestApp, tenant: &Tenant, id: &str) -> Valu
             "deletion {id} did not finish in 30 s: {d}"
         );
         run_pass(app).await;
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
