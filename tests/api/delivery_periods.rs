@@ -2,6 +2,8 @@
 //! each delivery in the month it was created, read by a key range of the deliveries'
 //! time-ordered ids and kept exact by `created_at`, also for rows whose id was made a
 //! little after `created_at` (rows written before ids followed the application clock).
+//! And the ids one request's deliveries get, all made in one millisecond, are distinct:
+//! each delivery is sent once and counted once.
 
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -10,10 +12,14 @@ use uuid::Uuid;
 
 use crate::browser_support::{move_to, next_month, send_server, server_event};
 use crate::db_tests;
+use crate::dispatch::world;
 use crate::support::{Backend, Tenant, TestApp, column, spawn};
 use kickin::period::Period;
 
-db_tests!(deliveries_count_in_the_month_they_were_created_whatever_their_id_says);
+db_tests!(
+    deliveries_count_in_the_month_they_were_created_whatever_their_id_says,
+    deliveries_made_in_one_millisecond_are_each_sent_once_and_counted_once,
+);
 
 /// Gives the delivery of `event_id` the id it would have had if made at `ms`.
 async fn move_id(app: &TestApp, tenant_id: Uuid, event_id: &str, ms: i64) {
@@ -77,4 +83,36 @@ async fn deliveries_count_in_the_month_they_were_created_whatever_their_id_says(
         Some(0),
         "{none}"
     );
+}
+
+async fn deliveries_made_in_one_millisecond_are_each_sent_once_and_counted_once(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let (app, tenant) = (&w.app, &w.tenant);
+    app.add_ga4(tenant).await;
+    let events: Vec<_> = (0..100).map(|i| app.purchase(&format!("ms-{i}"))).collect();
+    let (status, body) = app.send(tenant, events.clone()).await;
+    assert_eq!((status, &body["accepted"]), (202, &json!(100)), "{body}");
+    let (status, body) = app.send(tenant, events).await;
+    assert_eq!((status, &body["duplicates"]), (202, &json!(100)), "{body}");
+
+    let sql = "SELECT COUNT(DISTINCT id) AS n FROM deliveries WHERE tenant_id = ?";
+    let distinct: Vec<i64> = column(
+        &app.state.db.conn,
+        sql,
+        vec![tenant.id.parse::<Uuid>().unwrap().into()],
+        "n",
+    )
+    .await;
+    assert_eq!(distinct, [200], "one delivery per event and destination");
+    assert_eq!(app.drain().await, 200);
+    assert_eq!(app.drain().await, 0, "nothing is sent twice");
+    for i in 0..100 {
+        assert_eq!(
+            w.meta.count_event(&format!("ms-{i}")),
+            1,
+            "ms-{i} reaches Meta once"
+        );
+    }
+    assert_eq!(w.ga4.events().len(), 100, "each event reaches GA4 once");
+    assert_eq!(app.assert_meter_exact(&tenant.id).await, 200);
 }
