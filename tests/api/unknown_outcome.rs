@@ -230,9 +230,11 @@ async fn hang_up_after_reading(listener: tokio::net::TcpListener) {
 }
 
 async fn a_refused_connection_is_retried_and_a_reset_one_is_an_unknown_outcome(backend: Backend) {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = probe.local_addr().unwrap();
-    drop(probe); // nothing listens here: connections are refused
+    // Bound but not listening: connections are refused, and the port stays this test's
+    // (a port freed for the test could be taken by another test's server meanwhile).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
     let base = format!("http://{addr}");
     let vars = [
         ("KICKIN_GA4_API_BASE", base.as_str()),
@@ -250,7 +252,7 @@ async fn a_refused_connection_is_retried_and_a_reset_one_is_an_unknown_outcome(b
         "nothing was sent, so it is tried again: {delivery}"
     );
 
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let listener = socket.listen(16).unwrap();
     tokio::spawn(hang_up_after_reading(listener));
     app.clock.advance_ms(13_000); // past the 10 s retry, jitter included
     app.drain().await;
