@@ -107,6 +107,12 @@ impl Bulk {
     }
 
     fn unnest(&self) -> Statement {
+        let (sql, params) = self.unnest_from(1);
+        Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, params)
+    }
+
+    /// The PostgreSQL insert with its parameters numbered from `$first`.
+    fn unnest_from(&self, first: usize) -> (String, Vec<Value>) {
         let mut select = Vec::new();
         let mut arrays = Vec::new();
         let mut params = Vec::new();
@@ -115,7 +121,7 @@ impl Bulk {
                 Col::OptText(_) => format!("NULLIF(u.{name}, '')"),
                 _ => format!("u.{name}"),
             });
-            arrays.push(format!("${}::{}", i + 1, col.pg_type()));
+            arrays.push(format!("${}::{}", first + i, col.pg_type()));
             params.push(col.pg_array());
         }
         let sql = format!(
@@ -127,7 +133,7 @@ impl Bulk {
             self.names(),
             self.suffix
         );
-        Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, params)
+        (sql, params)
     }
 
     fn json_each(&self) -> Statement {
@@ -164,6 +170,25 @@ impl Bulk {
         Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, [json.into()])
     }
 
+    /// Runs several inserts (without `RETURNING`) in as few round trips as the database
+    /// allows: on PostgreSQL ONE statement, each insert but the last a data-modifying
+    /// `WITH` part (each runs exactly once, to completion, in the statement's snapshot:
+    /// the parts must not depend on each other's rows); on SQLite, which has no such
+    /// parts and no round trips, one after the other. Inserts without rows are left out.
+    pub async fn execute_all(db: &impl ConnectionTrait, inserts: Vec<Bulk>) -> Result<(), DbErr> {
+        let inserts: Vec<Bulk> = inserts.into_iter().filter(|b| b.rows() > 0).collect();
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            for insert in &inserts {
+                insert.execute(db).await?;
+            }
+            return Ok(());
+        }
+        if let Some(statement) = together(&inserts) {
+            db.execute_raw(statement).await?;
+        }
+        Ok(())
+    }
+
     /// Inserts every row.
     pub async fn execute(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         if let Some(statement) = self.statement(db.get_database_backend()) {
@@ -179,6 +204,30 @@ impl Bulk {
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// One PostgreSQL statement running every insert of `inserts` (all with rows).
+fn together(inserts: &[Bulk]) -> Option<Statement> {
+    let (last, parts) = inserts.split_last()?;
+    let mut sql = String::new();
+    let mut params = Vec::new();
+    for (n, insert) in parts.iter().enumerate() {
+        let (part, values) = insert.unnest_from(params.len() + 1);
+        sql.push_str(if n == 0 { "WITH " } else { ", " });
+        sql.push_str(&format!("w{n} AS ({part})"));
+        params.extend(values);
+    }
+    let (main, values) = last.unnest_from(params.len() + 1);
+    if !sql.is_empty() {
+        sql.push(' ');
+    }
+    sql.push_str(&main);
+    params.extend(values);
+    Some(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        sql,
+        params,
+    ))
 }
 
 #[cfg(test)]
@@ -219,6 +268,26 @@ mod tests {
             sqlite.sql
         );
         assert!(sqlite.sql.contains("unhex(r.v ->> 2)"), "{}", sqlite.sql);
+    }
+
+    #[test]
+    fn postgres_runs_several_inserts_as_one_statement_numbering_every_parameter() {
+        let statement = together(&[bulk(2), bulk(3), bulk(1)]).expect("inserts");
+        let sql = &statement.sql;
+        assert!(sql.starts_with("WITH w0 AS (INSERT INTO t "), "{sql}");
+        assert!(sql.contains("), w1 AS (INSERT INTO t "), "{sql}");
+        assert!(
+            sql.contains("UNNEST($7::int8[], $8::text[], $9::uuid[])"),
+            "{sql}"
+        );
+        assert_eq!(sql.matches("INSERT INTO t ").count(), 3, "{sql}");
+        assert_eq!(statement.values.expect("parameters").0.len(), 9);
+        let alone = together(&[bulk(2)]).expect("one insert");
+        assert_eq!(
+            alone.sql,
+            bulk(2).statement(DatabaseBackend::Postgres).unwrap().sql
+        );
+        assert!(together(&[]).is_none());
     }
 
     #[test]

@@ -1,76 +1,105 @@
 //! Per-tenant, per-day counters of what ingest decided (accepted, duplicates, skips by
 //! reason, rejections by code, warnings, case mismatches by name, match keys by kind),
-//! and the report built from them for `GET /v1/diagnostics`. Counters are summed in memory per request and
-//! upserted in the request's transaction, so they commit exactly when the events do.
+//! and the report built from them for `GET /v1/diagnostics`. Counters are summed in
+//! memory per request and upserted in the commit that stores its events (one insert for
+//! a whole commit group), so they commit exactly when the events do.
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::match_keys::{KindMatchKeys, Tally};
+use crate::bulk::{Bulk, Col};
 
-/// Counter key: (code, destination id or "", detail or "").
-pub type CounterKey = (String, String, String);
+/// What a counter counts beyond its code: a text, or a destination kind and a match key
+/// (stored as `kind:key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Detail<'a> {
+    Text(&'a str),
+    KindKey(&'static str, &'static str),
+}
+
+impl Detail<'_> {
+    fn render(self) -> String {
+        match self {
+            Detail::Text(text) => text.to_string(),
+            Detail::KindKey(kind, key) => format!("{kind}:{key}"),
+        }
+    }
+}
+
+/// Counter key: (code, destination, detail). Borrowed from the requests being counted,
+/// so counting allocates only for a key not seen before in the commit.
+pub type CounterKey<'a> = (&'static str, Option<Uuid>, Detail<'a>);
 
 #[derive(Debug, Default)]
-pub struct Counters(pub HashMap<CounterKey, i64>);
+pub struct Counters<'a>(pub HashMap<CounterKey<'a>, i64>);
 
-impl Counters {
-    pub fn add(&mut self, code: &str, destination: Option<Uuid>, detail: &str) {
-        let key = (
-            code.to_string(),
-            destination.map(|d| d.to_string()).unwrap_or_default(),
-            detail.to_string(),
-        );
-        *self.0.entry(key).or_default() += 1;
+impl<'a> Counters<'a> {
+    pub fn add(&mut self, code: &'static str, destination: Option<Uuid>, detail: &'a str) {
+        self.add_detail(code, destination, Detail::Text(detail));
     }
 
-    /// Upserts the counters of one request in one statement (rows sorted, so concurrent
-    /// requests lock them in the same order).
-    pub async fn save(
-        &self,
-        db: &impl ConnectionTrait,
-        tenant_id: Uuid,
-        day: &str,
-    ) -> Result<(), DbErr> {
-        let mut rows: Vec<(&CounterKey, &i64)> = self.0.iter().collect();
-        if rows.is_empty() {
-            return Ok(());
+    pub fn add_detail(
+        &mut self,
+        code: &'static str,
+        destination: Option<Uuid>,
+        detail: Detail<'a>,
+    ) {
+        *self.0.entry((code, destination, detail)).or_default() += 1;
+    }
+}
+
+/// The counter rows of several tenants and days, upserted by ONE insert (`into_bulk`).
+#[derive(Default)]
+pub struct CounterRows(Vec<CounterRow>);
+
+/// (tenant, day, code, destination id or "", detail or "", count): sorted by key.
+type CounterRow = (Uuid, String, String, String, String, i64);
+
+impl CounterRows {
+    /// Adds one tenant's counters of one day.
+    pub fn add(&mut self, tenant_id: Uuid, day: &str, counters: &Counters<'_>) {
+        for ((code, destination, detail), count) in &counters.0 {
+            let destination = destination.map(|d| d.to_string()).unwrap_or_default();
+            let (code, day, detail) = (code.to_string(), day.to_string(), detail.render());
+            self.0
+                .push((tenant_id, day, code, destination, detail, *count));
         }
-        // One statement for the whole request (keys are distinct, so no row is hit twice).
-        rows.sort();
-        let mut insert = Query::insert();
-        insert.into_table("diagnostic_counts").columns([
-            "tenant_id",
-            "day",
-            "code",
-            "destination_id",
-            "detail",
-            "count",
-        ]);
-        for ((code, destination, detail), count) in rows {
-            insert.values_panic([
-                tenant_id.into(),
-                day.into(),
-                code.clone().into(),
-                destination.clone().into(),
-                detail.clone().into(),
-                (*count).into(),
-            ]);
+    }
+
+    /// The upsert, rows sorted so concurrent commits lock them in one order (each row
+    /// is a distinct key, so no row is hit twice).
+    pub fn into_bulk(mut self) -> Bulk {
+        self.0.sort();
+        let n = self.0.len();
+        let (mut tenant, mut day, mut code) = (Vec::with_capacity(n), Vec::new(), Vec::new());
+        let (mut destination, mut detail, mut count) = (Vec::new(), Vec::new(), Vec::new());
+        for (t, d, c, dest, det, n) in self.0 {
+            tenant.push(t);
+            day.push(d);
+            code.push(c);
+            destination.push(dest);
+            detail.push(det);
+            count.push(n);
         }
-        insert.on_conflict(
-            OnConflict::columns(["tenant_id", "day", "code", "destination_id", "detail"])
-                .value(
-                    "count",
-                    Expr::cust("diagnostic_counts.count + excluded.count"),
-                )
-                .to_owned(),
-        );
-        db.execute(&insert).await?;
-        Ok(())
+        Bulk {
+            table: "diagnostic_counts",
+            columns: vec![
+                ("tenant_id", Col::Uuid(tenant)),
+                ("day", Col::Text(day)),
+                ("code", Col::Text(code)),
+                ("destination_id", Col::Text(destination)),
+                ("detail", Col::Text(detail)),
+                ("count", Col::BigInt(count)),
+            ],
+            suffix: " ON CONFLICT (tenant_id, day, code, destination_id, detail) DO UPDATE SET \
+                     count = diagnostic_counts.count + excluded.count"
+                .to_string(),
+        }
     }
 }
 

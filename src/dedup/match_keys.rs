@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::diagnostics::Counters;
+use super::diagnostics::{Counters, Detail};
 use crate::ingest::ValidatedEvent;
 
 /// The keys reported, with the weight each has in the estimate (they sum to 10). Meta
@@ -42,11 +42,11 @@ pub fn keys_of(event: &ValidatedEvent) -> impl Iterator<Item = &'static str> + '
 }
 
 /// Counts one event queued for each kind of `kinds` (distinct).
-pub fn count(c: &mut Counters, event: &ValidatedEvent, kinds: &[&str]) {
-    for kind in kinds {
+pub fn count(c: &mut Counters<'_>, event: &ValidatedEvent, kinds: &[&'static str]) {
+    for &kind in kinds {
         c.add("match_events", None, kind);
         for key in keys_of(event) {
-            c.add("match_key", None, &format!("{kind}:{key}"));
+            c.add_detail("match_key", None, Detail::KindKey(kind, key));
         }
     }
 }

@@ -173,8 +173,8 @@ pub(super) struct Planned<'a> {
     pub(super) targets: Vec<Target>,
 }
 
-impl Planned<'_> {
-    pub(super) fn event(&self) -> &ValidatedEvent {
+impl<'a> Planned<'a> {
+    pub(super) fn event(&self) -> &'a ValidatedEvent {
         &self.parsed.event
     }
 }

@@ -21,9 +21,10 @@ use super::limit;
 use super::response::IngestResponse;
 use super::rows::{RowContext, Rows};
 use super::summary::{count_into, respond};
+use crate::bulk::Bulk;
 use crate::clock::{MS_PER_HOUR, day_of, period_of};
 use crate::db::Db;
-use crate::dedup::diagnostics::Counters;
+use crate::dedup::diagnostics::{CounterRows, Counters};
 use crate::dedup::keys::{self, Claim};
 use crate::destinations::{self, Destination};
 use crate::error::{AppResult, ErrorKind};
@@ -184,10 +185,14 @@ async fn try_group(db: &Db, jobs: &[Job]) -> AppResult<Vec<Slot>> {
         let day_counters = counters.entry((tenant_id, day_of(now_ms))).or_default();
         count_into(day_counters, &w.planned, w.dests);
     }
-    rows.insert(&*txn).await?;
+    // Events, deliveries and counters depend on nothing of each other: one round trip.
+    let mut counter_rows = CounterRows::default();
     for ((tenant_id, day), c) in &counters {
-        c.save(&*txn, *tenant_id, day).await?;
+        counter_rows.add(*tenant_id, day, c);
     }
+    let [events, deliveries] = rows.into_bulks();
+    let inserts = vec![events, deliveries, counter_rows.into_bulk()];
+    Bulk::execute_all(&*txn, inserts).await?;
     txn.commit().await?;
 
     for (w, hit) in work.into_iter().zip(limit_hits) {

@@ -1,14 +1,12 @@
 //! The rows a commit group writes: every accepted event once, and one pending delivery
-//! per queued destination, each table in one bulk statement (`crate::bulk`).
+//! per queued destination, each table in one bulk insert (`crate::bulk`).
 
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::accept::{Planned, Target, is_queued};
 use super::event::Rejection;
 use crate::bulk::{Bulk, Col};
 use crate::destinations::Destination;
-use crate::error::AppResult;
 use crate::states::{DeliveryStatus, DestinationState};
 
 /// What every row of one request shares.
@@ -116,7 +114,8 @@ impl Rows {
             .push(rows.reserved_period.map(str::to_string));
     }
 
-    pub(super) async fn insert(self, db: &impl ConnectionTrait) -> AppResult<()> {
+    /// The two inserts: events, then deliveries.
+    pub(super) fn into_bulks(self) -> [Bulk; 2] {
         let (e, d) = (self.events, self.deliveries);
         let events = Bulk {
             table: "events",
@@ -134,7 +133,6 @@ impl Rows {
             ],
             suffix: String::new(),
         };
-        events.execute(db).await?;
         let deliveries = Bulk {
             table: "deliveries",
             columns: vec![
@@ -152,7 +150,6 @@ impl Rows {
             ],
             suffix: String::new(),
         };
-        deliveries.execute(db).await?;
-        Ok(())
+        [events, deliveries]
     }
 }

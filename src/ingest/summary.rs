@@ -21,9 +21,9 @@ fn event_status(targets: &[Target]) -> &'static str {
 }
 
 /// Adds one request's decisions to the counters of its tenant and day.
-pub(super) fn count_into(
-    c: &mut Counters,
-    planned: &[Result<Planned<'_>, Rejection>],
+pub(super) fn count_into<'a>(
+    c: &mut Counters<'a>,
+    planned: &[Result<Planned<'a>, Rejection>],
     dests: &[Destination],
 ) {
     for p in planned {
@@ -53,7 +53,7 @@ pub(super) fn count_into(
                 c.add("event_name_case", None, &p.event().event_name);
             }
         }
-        let mut kinds: Vec<&str> = (p.targets.iter().zip(dests))
+        let mut kinds: Vec<&'static str> = (p.targets.iter().zip(dests))
             .filter(|(target, _)| is_queued(target))
             .map(|(_, dest)| dest.kind.as_str())
             .collect();
