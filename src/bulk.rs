@@ -4,7 +4,8 @@
 //! rows as one JSON array of arrays (UUIDs as hex, stored as 16-byte blobs via `unhex`).
 //!
 //! PostgreSQL arrays here carry no NULL elements, so an optional text column is sent as
-//! `""` and turned back into NULL by `NULLIF` (none of these columns holds `""`).
+//! `""` and turned back into NULL by `NULLIF` (none of these columns holds `""`), and an
+//! optional integer as `0` (none of these columns holds `0`: an HTTP status).
 
 use sea_orm::sea_query::{ArrayType, Value};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, QueryResult, Statement};
@@ -18,6 +19,8 @@ pub enum Col {
     OptText(Vec<Option<String>>),
     BigInt(Vec<i64>),
     Int(Vec<i32>),
+    /// An integer or NULL.
+    OptInt(Vec<Option<i32>>),
 }
 
 impl Col {
@@ -28,6 +31,7 @@ impl Col {
             Col::OptText(v) => v.len(),
             Col::BigInt(v) => v.len(),
             Col::Int(v) => v.len(),
+            Col::OptInt(v) => v.len(),
         }
     }
 
@@ -36,7 +40,7 @@ impl Col {
             Col::Uuid(_) => "uuid[]",
             Col::Text(_) | Col::OptText(_) => "text[]",
             Col::BigInt(_) => "int8[]",
-            Col::Int(_) => "int4[]",
+            Col::Int(_) | Col::OptInt(_) => "int4[]",
         }
     }
 
@@ -58,6 +62,10 @@ impl Col {
             ),
             Col::BigInt(v) => array(ArrayType::BigInt, v.iter().map(|x| (*x).into()).collect()),
             Col::Int(v) => array(ArrayType::Int, v.iter().map(|x| (*x).into()).collect()),
+            Col::OptInt(v) => array(
+                ArrayType::Int,
+                v.iter().map(|x| x.unwrap_or_default().into()).collect(),
+            ),
         }
     }
 
@@ -74,6 +82,7 @@ impl Col {
             Col::OptText(v) => serde_json::to_writer(out, &v[row]),
             Col::BigInt(v) => serde_json::to_writer(out, &v[row]),
             Col::Int(v) => serde_json::to_writer(out, &v[row]),
+            Col::OptInt(v) => serde_json::to_writer(out, &v[row]),
         };
         written.expect("writing JSON to memory cannot fail");
     }
@@ -119,6 +128,7 @@ impl Bulk {
         for (i, (name, col)) in self.columns.iter().enumerate() {
             select.push(match col {
                 Col::OptText(_) => format!("NULLIF(u.{name}, '')"),
+                Col::OptInt(_) => format!("NULLIF(u.{name}, 0)"),
                 _ => format!("u.{name}"),
             });
             arrays.push(format!("${}::{}", first + i, col.pg_type()));

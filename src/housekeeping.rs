@@ -218,6 +218,10 @@ pub async fn purge_payloads(db: &Db, now_ms: i64) -> Result<u64, DbErr> {
     Ok(total)
 }
 
+/// An event's row id is made at its receipt (`ids::at(received_at)`; rows stored before
+/// that took theirs a moment after it), so "received before the cutoff" is a range of
+/// the primary key and no index on `received_at` is written with every event.
+///
 /// One batch, in two steps so a replay cannot slip between them: lock the candidate
 /// events (a replay locks its event too before queueing its delivery), then empty those
 /// that still have no waiting delivery — checked by a statement that starts after the
@@ -235,7 +239,7 @@ async fn purge_batch(
         .from("events")
         .and_where(Expr::col("tenant_id").eq(tenant_id))
         .and_where(Expr::col("id").gt(after))
-        .and_where(Expr::col("received_at").lt(cutoff))
+        .and_where(Expr::col("id").lt(crate::ids::first_at(cutoff)))
         .and_where(Expr::col("purged_at").is_null())
         .and_where(Expr::cust(NOTHING_WAITS))
         .order_by("id", Order::Asc)

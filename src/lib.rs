@@ -26,6 +26,7 @@ pub mod dispatch;
 pub mod entities;
 pub mod error;
 pub mod housekeeping;
+pub mod id_list;
 pub mod ids;
 pub mod ingest;
 pub mod metering;

@@ -23,6 +23,7 @@ mod m20261203_000014_tenant_users;
 mod m20261203_000016_distributable;
 mod m20261203_000017_scrub_xid;
 mod m20261203_000018_deliveries_by_time;
+mod m20261203_000019_events_by_key_range;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_distributable::Migration),
             Box::new(m20261203_000017_scrub_xid::Migration),
             Box::new(m20261203_000018_deliveries_by_time::Migration),
+            Box::new(m20261203_000019_events_by_key_range::Migration),
         ]
     }
 }

@@ -90,7 +90,8 @@ async fn step(
     let processed = servers.len() + browsers.len();
     if !full {
         // Everything visible is processed: rows older than the settle time are all there.
-        let settled_ms = chrono::Utc::now().timestamp_millis() - SETTLE_MS;
+        // Row ids are made from the application clock (`ids::at`), so is the settle time.
+        let settled_ms = now_ms - SETTLE_MS;
         if settled_ms - ids::ms_of(position) >= CURSOR_STEP_MS {
             move_cursor(&*txn, tenant_id, ids::first_at(settled_ms), now_ms).await?;
         }

@@ -11,7 +11,7 @@ use sea_orm::ConnectionTrait;
 
 use super::destination_state::{hold_destination, pause_destination};
 use super::queue::{self, Claimed, Headroom};
-use super::record::{attempt_row, insert_attempts};
+use super::record::Attempts;
 use super::transition::{Context, Transition, transition};
 use crate::clock::period_of;
 use crate::db::Db;
@@ -65,7 +65,7 @@ struct Effects {
     released: Headroom,
     paused_reason: Option<String>,
     destination_wait: Option<i64>,
-    attempts: Vec<crate::entities::delivery_attempts::ActiveModel>,
+    attempts: Attempts,
 }
 
 fn next_state(c: &Completion, schedule: &[Duration], now_ms: i64) -> Transition {
@@ -124,7 +124,7 @@ pub async fn complete(
 /// Tallies one applied non-success and collects what it changes elsewhere.
 fn count(tally: &mut Tally, effects: &mut Effects, c: &Completion, t: &Transition) {
     if logged(&c.result.outcome) {
-        effects.attempts.push(attempt_row(&c.claimed, &c.result));
+        effects.attempts.push(&c.claimed, &c.result);
     }
     let deferred = c.result.outcome == Outcome::Deferred;
     let slot = match t.status {
@@ -184,12 +184,9 @@ async fn record_successes(
         let kind = chunk[0].claimed.kind.as_str();
         *effects.delivered_by_kind.entry(kind).or_default() += n as i64;
         metrics.send(kind, DeliveryStatus::Succeeded.as_str(), n as u64);
-        effects.attempts.extend(
-            chunk
-                .iter()
-                .filter(|c| changed.contains(&c.claimed.id))
-                .map(|c| attempt_row(&c.claimed, &c.result)),
-        );
+        for c in chunk.iter().filter(|c| changed.contains(&c.claimed.id)) {
+            effects.attempts.push(&c.claimed, &c.result);
+        }
     }
     Ok(())
 }
@@ -201,7 +198,7 @@ async fn apply_effects(
     now_ms: i64,
 ) -> AppResult<()> {
     let (tenant_id, destination_id) = (first.tenant_id, first.destination_id);
-    insert_attempts(db, effects.attempts).await?;
+    effects.attempts.insert(db).await?;
     let period = period_of(now_ms);
     let delivered: i64 = effects.delivered_by_kind.values().sum();
     for (kind, n) in effects.delivered_by_kind {

@@ -12,6 +12,7 @@ use crate::crypto::Keys;
 use crate::destinations::StoredEvent;
 use crate::entities::events;
 use crate::error::AppResult;
+use crate::id_list::any_of;
 
 /// Loads events by row id for one tenant. A row that cannot be read (purged or
 /// undecryptable) is missing from the map; the caller fails its delivery.
@@ -23,7 +24,11 @@ pub async fn load(
 ) -> AppResult<HashMap<Uuid, StoredEvent>> {
     let rows = events::Entity::find()
         .filter(events::Column::TenantId.eq(tenant_id))
-        .filter(events::Column::Id.is_in(ids.iter().copied()))
+        .filter(any_of(
+            db.get_database_backend(),
+            events::Column::Id,
+            ids.iter().copied(),
+        ))
         .all(db)
         .await?;
     let mut out = HashMap::with_capacity(rows.len());

@@ -101,7 +101,8 @@ impl Job {
                 let mut event = ValidatedEvent::parse(i, raw, &parse_ctx)?;
                 routing.annotate(&mut event);
                 Ok(Parsed {
-                    row_id: Uuid::now_v7(),
+                    // Made at the receipt: the key orders events by when they arrived.
+                    row_id: crate::ids::at(now_ms),
                     payload: stored::payload(&event).to_string(),
                     sealed: stored::sealed(&event, keys),
                     warnings: serde_json::to_string(&event.warnings).unwrap_or_default(),

@@ -13,6 +13,7 @@ use super::context::{Scope, TenantContext};
 use crate::crypto::sha256_hex;
 use crate::entities::{api_keys, plans, tenants};
 use crate::error::{AppError, AppResult};
+use crate::id_list::any_of;
 
 /// What a key stands for right now.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +88,11 @@ pub async fn current(
     key_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Current>> {
     let rows = api_keys::Entity::find()
-        .filter(api_keys::Column::Id.is_in(key_ids.iter().copied()))
+        .filter(any_of(
+            db.get_database_backend(),
+            (api_keys::Entity, api_keys::Column::Id),
+            key_ids.iter().copied(),
+        ))
         .find_also_related(tenants::Entity)
         .and_also_related(plans::Entity)
         .all(db)

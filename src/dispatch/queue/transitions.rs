@@ -16,6 +16,7 @@ use super::headroom::{Headroom, release_headroom};
 use crate::db::Db;
 use crate::dispatch::transition::{EXPIRED, Transition, UNCONFIRMED};
 use crate::entities::deliveries::{self, Column as C};
+use crate::id_list::any_of;
 use crate::states::DeliveryStatus::{self, Dead, Failed, Paused, Pending, Succeeded, Unconfirmed};
 
 type Update = sea_orm::UpdateMany<deliveries::Entity>;
@@ -105,7 +106,7 @@ pub async fn complete_succeeded(
             .filter(C::TenantId.eq(first.tenant_id))
             .filter(C::LeaseToken.eq(token))
             .filter(C::Status.eq(Pending))
-            .filter(C::Id.is_in(ids))
+            .filter(any_of(db.get_database_backend(), C::Id, ids))
             .into_query();
         statement.returning_col(C::Id);
         for row in db.query_all(&statement).await? {
@@ -124,7 +125,7 @@ pub async fn release(db: &Db, claimed: &[Claimed]) -> Result<(), DbErr> {
     let release = unleased(deliveries::Entity::update_many(), Send::Ended)
         .filter(C::TenantId.eq(first.tenant_id))
         .filter(C::LeaseToken.eq(first.lease_token))
-        .filter(C::Id.is_in(claimed.iter().map(|c| c.id)));
+        .filter(any_of(db.backend(), C::Id, claimed.iter().map(|c| c.id)));
     let txn = db.begin_write().await?;
     release.exec(&*txn).await?;
     txn.commit().await
