@@ -24,6 +24,8 @@ mod m20261203_000016_distributable;
 mod m20261203_000017_scrub_xid;
 mod m20261203_000018_deliveries_by_time;
 mod m20261203_000019_events_by_key_range;
+mod m20261204_000020_deliveries_unindexed_due;
+mod unused_index;
 
 pub struct Migrator;
 
@@ -49,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_scrub_xid::Migration),
             Box::new(m20261203_000018_deliveries_by_time::Migration),
             Box::new(m20261203_000019_events_by_key_range::Migration),
+            Box::new(m20261204_000020_deliveries_unindexed_due::Migration),
         ]
     }
 }

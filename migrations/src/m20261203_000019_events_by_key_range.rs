@@ -5,6 +5,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::unused_index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -14,17 +16,10 @@ const NAME: &str = "events_by_received";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let drop = Index::drop().name(NAME).table(Alias::new(TABLE)).to_owned();
-        manager.drop_index(drop).await
+        unused_index::drop(manager, TABLE, NAME).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let create = Index::create()
-            .name(NAME)
-            .table(Alias::new(TABLE))
-            .col(Alias::new("tenant_id"))
-            .col(Alias::new("received_at"))
-            .to_owned();
-        manager.create_index(create).await
+        unused_index::restore(manager, TABLE, NAME, &["tenant_id", "received_at"]).await
     }
 }

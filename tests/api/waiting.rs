@@ -22,6 +22,7 @@ use kickin::housekeeping::purge_payloads;
 db_tests!(
     a_delivery_parked_on_a_paused_destination_ends_dead_past_its_age_limit,
     a_delivery_waiting_on_a_disabled_destination_ends_dead_past_its_age_limit,
+    expiry_ends_each_destinations_stuck_deliveries_and_nothing_else,
     a_destination_that_cannot_be_read_leaves_its_deliveries_waiting,
     a_replay_of_a_purged_payload_is_refused_and_takes_no_headroom,
 );
@@ -134,6 +135,51 @@ async fn a_delivery_waiting_on_a_disabled_destination_ends_dead_past_its_age_lim
     );
     assert_eq!(app.delivery_statuses(&tenant).await, ["dead"]);
     assert!(w.ga4.requests().is_empty(), "never sent");
+}
+
+/// Expiry probes each destination on its own: what is stuck past its own destination's
+/// limit ends, whichever tenant it is, and nothing fresh beside it is touched.
+async fn expiry_ends_each_destinations_stuck_deliveries_and_nothing_else(backend: Backend) {
+    let w = world(backend, "10s").await;
+    let app = &w.app;
+    let parked = app.create_tenant(json!({})).await;
+    app.add_meta(&parked).await;
+    w.meta.fail_next("123456", MetaFault::InvalidToken, 1);
+    app.send(&parked, vec![app.purchase("parked-1")]).await;
+    app.drain().await;
+    assert_eq!(app.delivery_statuses(&parked).await, ["paused"]);
+
+    // Another tenant's GA4 delivery nobody claims (no worker runs) past GA4's limit,
+    // and a fresh one queued just before the pass.
+    let idle = app.create_tenant(json!({})).await;
+    app.add_ga4(&idle).await;
+    app.send(&idle, vec![app.purchase("idle-old")]).await;
+    app.clock.advance_ms(71 * MS_PER_HOUR + 60_000);
+    app.send(&idle, vec![app.purchase("idle-fresh")]).await;
+    let now = app.clock.now_ms();
+    assert_eq!(expire_waiting(&app.state.db, now).await.unwrap(), 1);
+    assert_eq!(
+        app.delivery_statuses(&idle).await,
+        ["pending", "dead"],
+        "newest first: the fresh one waits, the old one ended"
+    );
+    assert_eq!(
+        app.delivery_statuses(&parked).await,
+        ["paused"],
+        "Meta's limit is 7 days: not yet"
+    );
+
+    app.drain().await;
+    assert_eq!(w.ga4.events().len(), 1, "only the fresh event is sent");
+    assert_eq!(app.assert_meter_exact(&idle.id).await, 1);
+
+    app.clock.advance_ms(4 * 24 * MS_PER_HOUR);
+    let now = app.clock.now_ms();
+    assert_eq!(expire_waiting(&app.state.db, now).await.unwrap(), 1);
+    assert_eq!(app.delivery_statuses(&parked).await, ["dead"]);
+    let again = expire_waiting(&app.state.db, app.clock.now_ms()).await;
+    assert_eq!(again.unwrap(), 0, "a second pass finds nothing left");
+    assert_eq!(app.assert_meter_exact(&parked.id).await, 0);
 }
 
 async fn rename(app: &TestApp, from: &str, to: &str) {

@@ -74,9 +74,9 @@ const DUE: &str =
 /// is one probe of `deliveries_queue`, so a round costs the number of
 /// destinations, not the size of the backlog (grouping the due rows themselves took
 /// ~55 ms per round on PostgreSQL at a 100,000-delivery backlog). The probe orders by
-/// `(next_attempt_at, id)`, which only that index yields: with `MIN(next_attempt_at)`
-/// PostgreSQL may walk `deliveries_due` (all tenants' waiting rows) instead, ~35 ms for
-/// a destination with nothing due. Destinations are only ever soft-deleted, so every
+/// `(next_attempt_at, id)`, which that index yields (with `MIN(next_attempt_at)`
+/// PostgreSQL walked a since-dropped cross-tenant index of all waiting rows instead,
+/// ~35 ms for a destination with nothing due). Destinations are only ever soft-deleted, so every
 /// delivery's destination row is here.
 pub async fn due_destinations(
     db: &Db,

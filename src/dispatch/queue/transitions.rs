@@ -202,12 +202,13 @@ pub async fn fail_waiting(
     release_headroom(db, headroom).await
 }
 
-/// Ends the waiting deliveries among `candidates` (a select of ids past their age
-/// limit): `dead` as expired, or `unconfirmed` when an earlier attempt's outcome is
+/// Ends the waiting deliveries among `candidates` (a select of one tenant's ids past
+/// their age limit): `dead` as expired, or `unconfirmed` when an earlier attempt's outcome is
 /// unknown; never sent, never counted, their headroom given back. Returns the status
 /// each one ended in.
 pub async fn end_expired(
     db: &impl ConnectionTrait,
+    tenant_id: Uuid,
     candidates: SelectStatement,
     now_ms: i64,
 ) -> Result<Vec<DeliveryStatus>, DbErr> {
@@ -222,6 +223,7 @@ pub async fn end_expired(
         .col_expr(C::Status, ended.into())
         .col_expr(C::LastError, reason.into())
         .col_expr(C::UpdatedAt, Expr::value(now_ms))
+        .filter(C::TenantId.eq(tenant_id))
         .filter(C::Id.in_subquery(candidates))
         .filter(C::Status.is_in(DeliveryStatus::WAITING))
         .filter(not_held(now_ms))
