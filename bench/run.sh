@@ -10,6 +10,7 @@
 #   destination (the sandbox), until every event is sent (sends/s, peak RSS);
 #   a backlog of KICKIN_BENCH_BACKLOG deliveries (default 100,000; 0 skips) drained by a
 #   worker, the meter checked exact.
+# On PostgreSQL every timed run starts after a CHECKPOINT (see settle).
 # Usage: bench/run.sh [seconds per run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,11 +41,16 @@ start() { # role database-url log → pid in SERVER
   done
 }
 stop() { kill "$@"; wait "$@" 2>/dev/null || true; }
+# Before each timed run on PostgreSQL: a checkpoint, so the run does not pay for the WAL
+# of the runs before it (whose checkpoint otherwise lands in a random later run).
+settle() { case "$1" in postgres*) psql "$1" -qc CHECKPOINT ;; esac; }
 load() { "$LOADTEST" http --url "http://127.0.0.1:$PORT" --seconds "$S" --server-pid "$SERVER" "$@"; }
 
 pg_reference() { # database-url
   psql "$1" -q -f bench/reference/ceiling.sql
+  settle "$1"
   pgbench -n -c4 -j2 -T"$S" -f bench/reference/ceiling_b100.sql "$1" 2>/dev/null | tee "$WORK/pg_b100.txt" | grep -E "^tps"
+  settle "$1"
   pgbench -n -c8 -j2 -T"$S" -f bench/reference/ceiling_b1.sql "$1" 2>/dev/null | tee "$WORK/pg_b1.txt" | grep -E "^tps"
   FIG[ref_batched]=$(awk '/^tps/ { printf "%.0f", $3 * 100 }' "$WORK/pg_b100.txt")
   FIG[ref_single]=$(awk '/^tps/ { printf "%.0f", $3 }' "$WORK/pg_b1.txt")
@@ -64,10 +70,13 @@ kickin_runs() { # name database-url all-database-url backlog-database-url
   KICKIN_DATABASE_URL="$2" "$LOADTEST" ceiling --concurrency 64 --batch 100 --seconds "$S"
   echo "--- ingest, API-only process"
   start api "$2" "$WORK/$name-api.log"
+  settle "$2"
   load --concurrency 64 --batch 100 | tee "$WORK/batched.txt"
+  settle "$2"
   load --concurrency 64 --batch 1 | tee "$WORK/single.txt"
   local half
   half=$(awk '/accepted events\/s/ { printf "%.0f", $3 / 2 }' "$WORK/single.txt")
+  settle "$2"
   load --concurrency 64 --batch 1 --rate "$half"
   stop $SERVER
   FIG[batched]=$(field "$WORK/batched.txt" "accepted events/s")
@@ -76,6 +85,7 @@ kickin_runs() { # name database-url all-database-url backlog-database-url
   FIG[db_cpu]=$(field "$WORK/single.txt" "database CPU/event")
   echo "--- ingest + delivery, one 'all' process, 32 connections × 1 event"
   start all "$3" "$WORK/$name-all.log"
+  settle "$3"
   load --concurrency 32 --batch 1 --drain | tee "$WORK/all.txt"
   stop $SERVER
   FIG[all]=$(sends_per_s "$WORK/all.txt")
