@@ -83,6 +83,7 @@ kickin_runs() { # name database-url all-database-url backlog-database-url
   FIG[single]=$(field "$WORK/single.txt" "accepted events/s")
   FIG[cpu]=$(field "$WORK/single.txt" "server CPU/event")
   FIG[db_cpu]=$(field "$WORK/single.txt" "database CPU/event")
+  [ "$name" = postgresql ] || FIG[db_cpu]="" # SQLite writes in-process: no database CPU
   echo "--- ingest + delivery, one 'all' process, 32 connections × 1 event"
   start all "$3" "$WORK/$name-all.log"
   settle "$3"

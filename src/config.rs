@@ -64,6 +64,8 @@ pub struct Config {
     pub ingest_commits: usize,
     /// How long one destination request may take before its outcome counts as unknown.
     pub send_timeout: Duration,
+    /// HTTP worker threads (0 = automatic, see `http_workers`).
+    pub http_workers: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -96,7 +98,7 @@ pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,30s,2m,10m,30m,1h,3h,6h,12h,24h";
 
 /// Every variable Kickin reads; anything else starting with `KICKIN_` is reported as a
 /// probable typo.
-pub const KNOWN_VARIABLES: [&str; 19] = [
+pub const KNOWN_VARIABLES: [&str; 20] = [
     "KICKIN_DATABASE_URL",
     "KICKIN_BIND",
     "KICKIN_SECRET_KEY",
@@ -116,6 +118,7 @@ pub const KNOWN_VARIABLES: [&str; 19] = [
     "KICKIN_LEASE_SECONDS",
     "KICKIN_INGEST_COMMITS",
     "KICKIN_SEND_TIMEOUT",
+    "KICKIN_HTTP_WORKERS",
 ];
 
 struct Vars<'a>(&'a HashMap<String, String>);
@@ -200,6 +203,7 @@ impl Config {
             ingest_commits: number(&vars, "KICKIN_INGEST_COMMITS", 0)?,
             send_timeout: parse_duration(&vars.or("KICKIN_SEND_TIMEOUT", "5s"))
                 .map_err(|m| fail("KICKIN_SEND_TIMEOUT", m))?,
+            http_workers: number(&vars, "KICKIN_HTTP_WORKERS", 0)?,
         })
         .and_then(Config::checked)
     }
@@ -223,10 +227,30 @@ impl Config {
                 "must be between 0 (automatic) and 64",
             ));
         }
+        if self.http_workers > 256 {
+            return Err(fail(
+                "KICKIN_HTTP_WORKERS",
+                "must be between 0 (automatic) and 256",
+            ));
+        }
         if self.max_body_bytes < 1024 {
             return Err(fail("KICKIN_MAX_BODY_BYTES", "must be at least 1024"));
         }
         Ok(self)
+    }
+
+    /// HTTP worker threads for a machine of `cores`: as set, or half the cores (at least
+    /// one), leaving the rest to the runtime that commits and sends and to a database on
+    /// the same box. Each request is handed to the committer and answered from it, so
+    /// more HTTP threads than the work needs only add wake-ups across threads. Measured
+    /// on 2 cores with PostgreSQL and the generator on the box, one HTTP thread against
+    /// two: single events +17 to +20 % (three pairs, server CPU per event −18 %),
+    /// batched +8 and +9 %, ingest + delivery in one process +7, −6 and +19 %.
+    pub fn http_workers(&self, cores: usize) -> usize {
+        match self.http_workers {
+            0 => (cores / 2).max(1),
+            n => n,
+        }
     }
 
     /// Settings that work but are weak; `serve` logs each as a warning.
@@ -387,6 +411,11 @@ mod tests {
         assert_eq!(config.retry_schedule[2], Duration::from_secs(120));
         assert_eq!(config.retry_schedule[9], Duration::from_secs(86_400));
         assert_eq!(config.send_timeout, Duration::from_secs(5));
+        assert_eq!(config.http_workers(2), 1);
+        assert_eq!(config.http_workers(1), 1);
+        assert_eq!(config.http_workers(16), 8);
+        let four = Config::from_map(&map(&[("KICKIN_HTTP_WORKERS", "4")])).unwrap();
+        assert_eq!(four.http_workers(2), 4, "a set value wins");
         let fast = Config::from_map(&map(&[("KICKIN_SEND_TIMEOUT", "250ms")])).unwrap();
         assert_eq!(fast.send_timeout, Duration::from_millis(250));
     }
@@ -404,6 +433,8 @@ mod tests {
             ("KICKIN_RETRY_SCHEDULE", "5s,30"),
             ("KICKIN_SEND_TIMEOUT", "10"),
             ("KICKIN_SEND_TIMEOUT", "5m"),
+            ("KICKIN_HTTP_WORKERS", "1000"),
+            ("KICKIN_HTTP_WORKERS", "some"),
         ];
         for (name, value) in cases {
             let err = Config::from_map(&map(&[(name, value)])).unwrap_err();

@@ -81,6 +81,8 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
     let body_limit = state.config.max_body_bytes;
     let demo = state.demo;
     let role = state.config.role;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = state.config.http_workers(cores);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -100,6 +102,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<S
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(30)
+    .workers(workers)
     .disable_signals()
     .listen(listener)?
     .run();
