@@ -44,7 +44,8 @@ impl Col {
         }
     }
 
-    fn pg_array(&self) -> Value {
+    /// The column as one PostgreSQL array parameter.
+    pub(crate) fn pg_array(&self) -> Value {
         fn array(ty: ArrayType, values: Vec<Value>) -> Value {
             Value::Array(ty, Some(Box::new(values)))
         }
@@ -85,6 +86,19 @@ impl Col {
             Col::OptInt(v) => serde_json::to_writer(out, &v[row]),
         };
         written.expect("writing JSON to memory cannot fail");
+    }
+
+    /// The column as one JSON array, encoded as `write_json` encodes each value.
+    pub(crate) fn json_array(&self) -> String {
+        let mut out = vec![b'['];
+        for row in 0..self.len() {
+            if row > 0 {
+                out.push(b',');
+            }
+            self.write_json(row, &mut out);
+        }
+        out.push(b']');
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 }
 

@@ -8,27 +8,25 @@
 
 use sea_orm::DatabaseBackend;
 use sea_orm::sea_query::extension::postgres::PgFunc;
-use sea_orm::sea_query::{ArrayType, BinOper, Expr, ExprTrait, IntoColumnRef, Value};
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, IntoColumnRef};
 use uuid::Uuid;
 
-/// `col` is one of `ids`.
+use crate::bulk::Col;
+
+/// `col` is one of `ids`, the ids encoded as `Bulk` encodes a UUID column.
 pub fn any_of(
     backend: DatabaseBackend,
     col: impl IntoColumnRef,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Expr {
+    let ids = Col::Uuid(ids.into_iter().collect());
     match backend {
-        DatabaseBackend::Postgres => {
-            let values: Vec<Value> = ids.into_iter().map(Value::from).collect();
-            let array = Value::Array(ArrayType::Uuid, Some(Box::new(values)));
-            Expr::col(col).eq(PgFunc::any(Expr::val(array)))
-        }
+        DatabaseBackend::Postgres => Expr::col(col).eq(PgFunc::any(Expr::val(ids.pg_array()))),
         _ => {
-            let hex: Vec<String> = (ids.into_iter())
-                .map(|id| id.simple().to_string())
-                .collect();
-            let json = serde_json::to_string(&hex).expect("a list of strings is JSON");
-            let list = Expr::cust_with_values("(SELECT unhex(value) FROM json_each(?))", [json]);
+            let list = Expr::cust_with_values(
+                "(SELECT unhex(value) FROM json_each(?))",
+                [ids.json_array()],
+            );
             Expr::col(col).binary(BinOper::In, list)
         }
     }
